@@ -1,0 +1,33 @@
+import ContactVerifyCore
+import ContactVerifyStore
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+
+/// What the controllers share: the store, the clock, the domain services and the metrics.
+struct AppServices: Sendable {
+    let configuration: ServiceConfiguration
+    let store: any Store
+    let clock: any WallClock
+    let contacts: ContactService
+    let metrics: PrometheusCollectorRegistry
+    let metricsFactory: PrometheusMetricsFactory
+    let openAPIDocument: ByteBuffer
+
+    /// The account `id`, if the caller may see it; otherwise the same `404` as a missing one.
+    func account(_ id: String, for context: AppRequestContext) async throws -> Account {
+        try context.requireAccess(to: id)
+        guard let account = try await store.account(id: id) else { throw ServiceError.notFound("account") }
+        return account
+    }
+
+    /// A JSON response.
+    func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.serialize(value))))
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+
+/// Every setting of a running service. The CLI fills it from flags, `CONTACT_VERIFY_*`
+/// environment variables and defaults (design §7); tests build it directly.
+public struct ServiceConfiguration: Sendable {
+    /// Where the API listens.
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// SQLite database and file-transport output.
+    public var dataDirectory = "./data"
+    /// Base of verification links; defaults to `http://host:port`. Never taken from a request.
+    public var publicURL: String?
+    /// Folder holding `openapi.yaml` and `templates/`; found automatically when `nil`.
+    public var resourcesDirectory: String?
+    /// Server secret as hex (≥ 32 bytes); generated once into the data folder when `nil`.
+    public var secretKeyHex: String?
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// The base URL of links, without a trailing slash.
+    public var effectivePublicURL: String {
+        var url = publicURL ?? "http://\(host):\(port)"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// Path of the SQLite database file.
+    public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("contact-verify.sqlite") }
+
+    /// The folder with `openapi.yaml` and `templates/`: the configured one, else the first
+    /// of the working directory and the executable's ancestors that has both.
+    public func locateResources() throws -> String {
+        if let resourcesDirectory { return resourcesDirectory }
+        let fm = FileManager.default
+        var candidates = [fm.currentDirectoryPath]
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(dir.path)
+            dir = dir.deletingLastPathComponent()
+        }
+        for candidate in candidates {
+            let base = URL(fileURLWithPath: candidate)
+            if fm.fileExists(atPath: base.appendingPathComponent("openapi.yaml").path),
+                fm.fileExists(atPath: base.appendingPathComponent("templates").path)
+            {
+                return candidate
+            }
+        }
+        throw ConfigurationError("Cannot find openapi.yaml and templates/; set --resources-dir (CONTACT_VERIFY_RESOURCES_DIR).")
+    }
+}
+
+/// A setting that cannot work; start-up stops with this message.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,125 @@
+import ContactVerifyCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func insertContact(_ contact: Contact) async throws {
+        try await writer.write { db in
+            try Self.mapConflicts(db, contact) {
+                let columns = SQLiteRows.contactColumns
+                try db.execute(
+                    sql: "INSERT INTO contacts (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
+                    arguments: StatementArguments(SQLiteRows.contactValues(contact)))
+            }
+        }
+    }
+
+    public func contact(accountID: String, id: String) async throws -> Contact? {
+        try await pool.read { db in try Self.fetchContact(db, accountID: accountID, id: id) }
+    }
+
+    public func updateContact(
+        accountID: String, id: String, now: Date, _ change: @escaping @Sendable (inout Contact) throws -> Void
+    ) async throws -> Contact {
+        try await writer.write { db in
+            guard let old = try Self.fetchContact(db, accountID: accountID, id: id) else { throw ServiceError.notFound("contact") }
+            var new = old
+            try change(&new)
+            new.id = old.id
+            new.accountID = old.accountID
+            new.createdAt = old.createdAt
+            new.updatedAt = now
+            try Self.mapConflicts(db, new) {
+                let assignments = SQLiteRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
+                try db.execute(
+                    sql: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
+                    arguments: StatementArguments(Array(SQLiteRows.contactValues(new).dropFirst(2)) + [old.id, old.accountID]))
+            }
+            for channel in AddressChannel.allCases where old[channel]?.key != new[channel]?.key {
+                try Self.cancelOpenVerifications(db, contactID: old.id, channel: channel, now: now)
+            }
+            return new
+        }
+    }
+
+    public func deleteContact(accountID: String, id: String, now: Date) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+            guard db.changesCount > 0 else { return false }
+            for channel in AddressChannel.allCases {
+                try Self.cancelOpenVerifications(db, contactID: id, channel: channel, now: now)
+            }
+            return true
+        }
+    }
+
+    public func listContacts(accountID: String, filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact> {
+        var after: Int64 = 0
+        if let cursor {
+            guard let bytes = Base64URL.decode(cursor), let text = String(validating: bytes, as: UTF8.self),
+                text.hasPrefix("s:"), let seq = Int64(text.dropFirst(2)), seq >= 0
+            else { throw ServiceError.invalidCursor }
+            after = seq
+        }
+        var sql = "SELECT * FROM contacts WHERE account_id = ? AND seq > ?"
+        var arguments: StatementArguments = [accountID, after]
+        if let channel = filter.channel {
+            let prefix = channel == .email ? "email" : "phone"
+            if let status = filter.status {
+                sql += " AND \(prefix)_status = ?"
+                arguments += [status.rawValue]
+            } else {
+                sql += " AND \(prefix) IS NOT NULL"
+            }
+        }
+        sql += " ORDER BY seq LIMIT ?"
+        arguments += [limit + 1]
+        let query = sql
+        let queryArguments = arguments
+        let rows = try await pool.read { db in try Row.fetchAll(db, sql: query, arguments: queryArguments) }
+        let page = rows.prefix(limit)
+        let next: String? = rows.count > limit ? page.last.map { Base64URL.encode(Array("s:\($0["seq"] as Int64)".utf8)) } : nil
+        return Page(items: page.map(SQLiteRows.contact), nextCursor: next)
+    }
+
+    public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM contacts WHERE account_id = ? AND \(channel == .email ? "email_key" : "phone") = ?",
+                arguments: [accountID, key]
+            ).map(SQLiteRows.contact)
+        }
+    }
+
+    // MARK: Helpers shared by the writes
+
+    static func fetchContact(_ db: Database, accountID: String, id: String) throws -> Contact? {
+        try Row.fetchOne(db, sql: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+            .map(SQLiteRows.contact)
+    }
+
+    /// Runs `write`; turns a violation of the unique address indexes into `email_taken` /
+    /// `phone_taken` naming the contact that holds the address.
+    static func mapConflicts(_ db: Database, _ contact: Contact, _ write: () throws -> Void) throws {
+        do {
+            try write()
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            for channel in AddressChannel.allCases {
+                guard let key = contact[channel]?.key else { continue }
+                let column = channel == .email ? "email_key" : "phone"
+                if let holder = try String.fetchOne(
+                    db, sql: "SELECT id FROM contacts WHERE account_id = ? AND \(column) = ? AND id <> ?",
+                    arguments: [contact.accountID, key, contact.id])
+                {
+                    throw ServiceError.addressTaken(channel, holder: holder)
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Cancels the contact's open verifications on one channel (their secrets stop working).
+    static func cancelOpenVerifications(_ db: Database, contactID: String, channel: AddressChannel, now: Date) throws {
+        // Verifications arrive with the verification engine; nothing is open before it.
+    }
+}

@@ -1,0 +1,116 @@
+import ContactVerifyCore
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite database in WAL mode with `synchronous=FULL`, reads from
+/// a pool of readers, and every write through one group-commit writer.
+///
+/// ```swift
+/// let store = try SQLiteStore(path: "data/contact-verify.sqlite")
+/// try await store.putAccount(account)
+/// ```
+public final class SQLiteStore: Store {
+    let pool: DatabasePool
+    let writer: GroupCommitWriter
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try SQLiteMigrations.migrator.migrate(pool)
+        writer = GroupCommitWriter(writer: pool)
+    }
+
+    /// Applies pending migrations to the database at `path` without keeping it open.
+    public static func migrate(path: String) throws {
+        _ = try SQLiteStore(path: path)
+    }
+
+    /// The `PRAGMA synchronous` level in force (2 = FULL), for tests and diagnostics.
+    public func synchronousLevel() async throws -> Int {
+        try await writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// The journal mode in force (`wal`).
+    public func journalMode() async throws -> String {
+        try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    public func ping() async throws {
+        _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+}
+
+// MARK: - Accounts and keys
+
+extension SQLiteStore {
+    public func putAccount(_ account: Account) async throws -> (account: Account, created: Bool) {
+        try await writer.write { db in
+            var stored = account
+            let existing = try Row.fetchOne(db, sql: "SELECT created_at FROM accounts WHERE id = ?", arguments: [account.id])
+            if let existing {
+                stored.createdAt = Date(millisecondsSince1970: existing["created_at"])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO accounts (id, display_name, default_region, locale, allowed_countries, daily_sms_limit,
+                        callback_url, callback_secret, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name,
+                        default_region = excluded.default_region, locale = excluded.locale,
+                        allowed_countries = excluded.allowed_countries, daily_sms_limit = excluded.daily_sms_limit,
+                        callback_url = excluded.callback_url, callback_secret = excluded.callback_secret,
+                        updated_at = excluded.updated_at
+                    """,
+                arguments: [
+                    stored.id, stored.displayName, stored.defaultRegion, stored.locale,
+                    stored.allowedCountries?.joined(separator: ","), stored.dailySmsLimit, stored.callbackURL,
+                    stored.callbackSecret, stored.createdAt.millisecondsSince1970, stored.updatedAt.millisecondsSince1970,
+                ])
+            return (stored, existing == nil)
+        }
+    }
+
+    public func account(id: String) async throws -> Account? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(SQLiteRows.account)
+        }
+    }
+
+    public func insertKey(_ key: APIKey) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO api_keys (id, account_id, is_admin, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [key.id, key.accountID, key.isAdmin, key.name, Data(key.secretHash), key.createdAt.millisecondsSince1970])
+        }
+    }
+
+    public func activeKey(secretHash: [UInt8]) async throws -> APIKey? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
+                arguments: [Data(secretHash)]
+            ).map(SQLiteRows.apiKey)
+        }
+    }
+
+    public func revokeKey(id: String, accountID: String?, at date: Date) async throws -> Bool {
+        try await writer.write { db in
+            if let accountID {
+                try db.execute(
+                    sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+                    arguments: [date.millisecondsSince1970, id, accountID])
+            } else {
+                try db.execute(
+                    sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    arguments: [date.millisecondsSince1970, id])
+            }
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import ContactVerifyAPI
+import Hummingbird
+import Logging
+
+/// `contact-verify serve`: runs the HTTP API (and, with it, the delivery worker).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the service until SIGTERM or SIGINT (graceful shutdown).")
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: "Address the API listens on. (env: CONTACT_VERIFY_HOST; default: 127.0.0.1)")
+    var host: String?
+
+    @Option(help: "Port the API listens on. (env: CONTACT_VERIFY_PORT; default: 8080)")
+    var port: Int?
+
+    @Option(name: .customLong("public-url"), help: "Base URL of verification links; never taken from a request's Host. (env: CONTACT_VERIFY_PUBLIC_URL; default: http://<host>:<port>)")
+    var publicURL: String?
+
+    @Option(name: .customLong("secret-key"), help: "Server secret as 64+ hex digits, for code derivation, pepper and signing. (env: CONTACT_VERIFY_SECRET_KEY; default: generated once into <data-dir>/secret.key)")
+    var secretKey: String?
+
+    @Option(name: .customLong("resources-dir"), help: "Folder with openapi.yaml and templates/. (env: CONTACT_VERIFY_RESOURCES_DIR; default: found next to the working directory or the executable)")
+    var resourcesDirectory: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: CONTACT_VERIFY_LOG_LEVEL; default: info)")
+    var logLevel: Logger.Level?
+
+    func run() async throws {
+        let settings = try store.settings()
+        var configuration = ServiceConfiguration()
+        configuration.dataDirectory = store.resolvedDataDirectory(settings)
+        configuration.host = settings.string("host", host) ?? configuration.host
+        configuration.port = try settings.int("port", port) ?? configuration.port
+        configuration.publicURL = settings.string("public-url", publicURL)
+        configuration.secretKeyHex = settings.string("secret-key", secretKey)
+        configuration.resourcesDirectory = settings.string("resources-dir", resourcesDirectory)
+        if let level = logLevel ?? settings.string("log-level", nil).flatMap(Logger.Level.init(rawValue:)) {
+            configuration.logLevel = level
+        }
+        guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let built = try await buildApplication(configuration)
+        try await built.application.runService()
+    }
+}
