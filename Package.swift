@@ -8,6 +8,11 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// Tests read better without spelling out the module of every HTTP type.
+let testSwiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
 let package = Package(
     name: "contact-verify",
     platforms: [.macOS(.v14)],
@@ -35,7 +40,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("phonenumber")]
         ),
 
-        // Swift modules: CLI → API → Store → Core
+        // Swift modules: CLI → API → {Store, Delivery} → Core
         .target(
             name: "ContactVerifyCore",
             dependencies: [
@@ -57,9 +62,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ContactVerifyDelivery",
+            dependencies: [
+                "ContactVerifyCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ContactVerifyAPI",
             dependencies: [
-                "ContactVerifyCore", "ContactVerifyStore",
+                "ContactVerifyCore", "ContactVerifyDelivery", "ContactVerifyStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -84,12 +100,17 @@ let package = Package(
         .testTarget(
             name: "ContactVerifyCoreTests",
             dependencies: ["ContactVerifyCore"],
-            swiftSettings: swiftSettings
+            swiftSettings: testSwiftSettings
         ),
         .testTarget(
             name: "ContactVerifyStoreTests",
             dependencies: ["ContactVerifyStore", "ContactVerifyCore"],
-            swiftSettings: swiftSettings
+            swiftSettings: testSwiftSettings
+        ),
+        .testTarget(
+            name: "ContactVerifyDeliveryTests",
+            dependencies: ["ContactVerifyDelivery", "ContactVerifyCore"],
+            swiftSettings: testSwiftSettings
         ),
         .testTarget(
             name: "ContactVerifyAPITests",
@@ -97,12 +118,12 @@ let package = Package(
                 "ContactVerifyAPI", "ContactVerifyCore", "ContactVerifyStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: testSwiftSettings
         ),
         .testTarget(
             name: "BlackBoxTests",
             dependencies: ["ContactVerifyCore"],
-            swiftSettings: swiftSettings
+            swiftSettings: testSwiftSettings
         ),
     ],
     cxxLanguageStandard: .cxx17
