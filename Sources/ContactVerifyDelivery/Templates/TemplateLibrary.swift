@@ -1,0 +1,317 @@
+import ContactVerifyCore
+import Foundation
+import Mustache
+
+/// The Mustache templates of every locale, loaded and checked once at start-up.
+///
+/// The folder holds one sub-folder per locale (`templates/en`, `templates/zh-CN`), each with
+/// every name of ``requiredTemplateNames`` as `<name>.mustache`. `en` must exist: it is the
+/// fallback of every other locale. An override folder laid out the same way replaces files
+/// of the same locale and name, and may add locales (which must then be complete).
+///
+/// Escaping: `.html` templates HTML-escape every `{{value}}` and may not turn escaping off;
+/// subject, `.txt` and `.sms` templates are rendered as plain text (the library applies the
+/// `TEXT` content type itself, so an override file cannot forget it).
+public final class TemplateLibrary: Sendable {
+    /// The file names (without `.mustache`) every locale folder must provide.
+    public static var requiredTemplateNames: [String] { TemplateName.allCases.map(\.rawValue) }
+
+    /// The locale every lookup falls back to.
+    public static let defaultLocale = "en"
+
+    /// Locale folder name → its templates.
+    private let templates: [String: [TemplateName: MustacheTemplate]]
+    /// Lower-cased locale → locale folder name, for case-insensitive matching.
+    private let localeByLowercased: [String: String]
+
+    /// The locales that have templates, sorted.
+    public let locales: [String]
+
+    /// Loads and checks every locale folder of `directory`, then applies `overrideDirectory`.
+    ///
+    /// - Throws: ``TemplateError`` when a folder is missing, `en` is missing, a locale lacks a
+    ///   template, a file is not valid Mustache, or an HTML template disables escaping.
+    public init(directory: String, overrideDirectory: String? = nil) throws {
+        var files = try Self.templateFiles(in: directory)
+        guard files[Self.defaultLocale] != nil else {
+            throw TemplateError.missingDefaultLocale(directory: directory)
+        }
+        if let overrideDirectory {
+            for (locale, overrides) in try Self.templateFiles(in: overrideDirectory) {
+                files[locale, default: [:]].merge(overrides) { _, override in override }
+            }
+        }
+        var templates: [String: [TemplateName: MustacheTemplate]] = [:]
+        for (locale, names) in files {
+            var loaded: [TemplateName: MustacheTemplate] = [:]
+            for name in TemplateName.allCases {
+                guard let path = names[name] else {
+                    throw TemplateError.missingTemplate(locale: locale, name: name.rawValue)
+                }
+                loaded[name] = try Self.load(path, as: name)
+            }
+            templates[locale] = loaded
+        }
+        self.templates = templates
+        self.locales = templates.keys.sorted()
+        self.localeByLowercased = Dictionary(
+            templates.keys.map { ($0.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    // MARK: - Locale choice
+
+    /// The locale to render in: the first candidate that has templates, else `en`.
+    ///
+    /// Each candidate (contact locale, request locale, account locale…; `nil` and empty ones
+    /// are skipped) is matched exactly, ignoring case and treating `_` as `-`; failing that,
+    /// by language: `zh`, `zh-Hans-CN` or `zh-SG` choose `zh-CN` when it is the only Chinese
+    /// locale, `en-GB` chooses `en`. When several locales share the language, the one sharing
+    /// the most subtags (region, script; `Hans` counts as `CN`, `Hant`, `HK` and `MO` as `TW`)
+    /// wins, then a bare-language folder, then the first by name.
+    public func locale(for candidates: [String?]) -> String {
+        for candidate in candidates {
+            guard let candidate else { continue }
+            let tag = candidate.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "-")
+            guard !tag.isEmpty, tag != "*" else { continue }
+            if let exact = localeByLowercased[tag.lowercased()] { return exact }
+            if let match = languageMatch(for: tag) { return match }
+        }
+        return Self.defaultLocale
+    }
+
+    private func languageMatch(for tag: String) -> String? {
+        let subtags = tag.lowercased().split(separator: "-").map(String.init)
+        guard let language = subtags.first, (2...3).contains(language.count) else { return nil }
+        let sameLanguage = locales.filter { $0.lowercased().split(separator: "-").first.map(String.init) == language }
+        guard sameLanguage.count > 1 else { return sameLanguage.first }
+
+        var wanted = Set(subtags.dropFirst())
+        // Chinese: a script implies the usual region and a region its script.
+        if !wanted.isDisjoint(with: ["hk", "mo", "tw"]) { wanted.insert("hant") }
+        if !wanted.isDisjoint(with: ["cn", "sg"]) { wanted.insert("hans") }
+        if wanted.contains("hans") { wanted.insert("cn") }
+        if wanted.contains("hant") { wanted.insert("tw") }
+        func score(_ locale: String) -> Int {
+            Set(locale.lowercased().split(separator: "-").dropFirst().map(String.init)).intersection(wanted).count
+        }
+        let best = sameLanguage.map(score).max() ?? 0
+        let top = sameLanguage.filter { score($0) == best }
+        if top.count == 1 { return top[0] }
+        if let bare = top.first(where: { $0.lowercased() == language }) { return bare }
+        return top.first
+    }
+
+    // MARK: - Rendering
+
+    /// Renders the subject, text and HTML of a verification email.
+    ///
+    /// `locale` should come from ``locale(for:)``; an unknown one falls back like a candidate.
+    /// The subject is one line: CR, LF and other control characters become spaces.
+    /// - Throws: ``TemplateError/missingValue(_:)`` when the context lacks the code or link.
+    public func email(_ method: VerificationMethod, locale: String, context: MessageContext) throws -> RenderedEmail {
+        let values = try Self.values(of: context, for: method)
+        let set = templateSet(for: locale)
+        let subject: TemplateName = method == .code ? .codeEmailSubject : .linkEmailSubject
+        let text: TemplateName = method == .code ? .codeEmailText : .linkEmailText
+        let html: TemplateName = method == .code ? .codeEmailHTML : .linkEmailHTML
+        return RenderedEmail(
+            subject: Self.oneLine(render(set, subject, values)),
+            text: Self.unixNewlines(render(set, text, values)),
+            html: Self.unixNewlines(render(set, html, values))
+        )
+    }
+
+    /// Renders the text of a verification SMS, trimmed of surrounding whitespace.
+    /// - Throws: ``TemplateError/missingValue(_:)`` when the context lacks the code or link.
+    public func sms(_ method: VerificationMethod, locale: String, context: MessageContext) throws -> String {
+        let values = try Self.values(of: context, for: method)
+        let rendered = render(templateSet(for: locale), method == .code ? .codeSMS : .linkSMS, values)
+        return Self.unixNewlines(rendered).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Renders one of the public link pages as a complete HTML document.
+    public func page(_ page: Page, locale: String, context: PageContext) throws -> String {
+        let name: TemplateName =
+            switch page {
+            case .confirm: .pageConfirm
+            case .confirmed: .pageConfirmed
+            case .alreadyVerified: .pageAlreadyVerified
+            case .invalid: .pageInvalid
+            }
+        let resolved = self.locale(for: [locale])
+        var values: [String: Any] = ["locale": resolved]
+        if let value = context.accountName, !value.isEmpty { values["accountName"] = value }
+        if let value = context.maskedAddress, !value.isEmpty { values["maskedAddress"] = value }
+        if let value = context.formAction, !value.isEmpty { values["formAction"] = value }
+        if let value = context.nonce, !value.isEmpty { values["nonce"] = value }
+        if let channel = context.channel {
+            values["channel"] = channel.rawValue
+            values["isEmail"] = channel == .email
+            values["isPhone"] = channel == .sms
+        }
+        return Self.unixNewlines(render(templateSet(for: resolved), name, values))
+    }
+
+    private func templateSet(for locale: String) -> [TemplateName: MustacheTemplate] {
+        // Both lookups succeed: `en` is checked at init and `locale(for:)` only returns loaded locales.
+        templates[self.locale(for: [locale])] ?? templates[Self.defaultLocale] ?? [:]
+    }
+
+    private func render(_ set: [TemplateName: MustacheTemplate], _ name: TemplateName, _ values: [String: Any]) -> String {
+        set[name]?.render(values) ?? ""
+    }
+
+    /// The Mustache values of a message: the context plus `locale`-free helpers
+    /// (`expiresInHours` when the lifetime is at least two whole hours).
+    private static func values(of context: MessageContext, for method: VerificationMethod) throws -> [String: Any] {
+        var values: [String: Any] = [
+            "accountName": context.accountName,
+            "expiresInMinutes": context.expiresInMinutes,
+            "maskedAddress": context.maskedAddress,
+        ]
+        let name = context.contactName.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !name.isEmpty { values["contactName"] = name }
+        if context.expiresInMinutes >= 120, context.expiresInMinutes % 60 == 0 {
+            values["expiresInHours"] = context.expiresInMinutes / 60
+        }
+        switch method {
+        case .code:
+            guard let code = context.code, !code.isEmpty else { throw TemplateError.missingValue("code") }
+            values["code"] = code
+        case .link:
+            guard let link = context.link, !link.isEmpty else { throw TemplateError.missingValue("link") }
+            values["link"] = link
+        }
+        return values
+    }
+
+    // MARK: - Text clean-up
+
+    /// Collapses a rendered subject to one trimmed line: every control character, line or
+    /// paragraph separator becomes a space, and runs of spaces become one.
+    static func oneLine(_ text: String) -> String {
+        var result = ""
+        var pendingSpace = false
+        for scalar in text.unicodeScalars {
+            let category = scalar.properties.generalCategory
+            if category == .control || category == .lineSeparator || category == .paragraphSeparator
+                || category == .spaceSeparator
+            {
+                pendingSpace = !result.isEmpty
+                continue
+            }
+            if pendingSpace {
+                result.unicodeScalars.append(" ")
+                pendingSpace = false
+            }
+            result.unicodeScalars.append(scalar)
+        }
+        return result
+    }
+
+    /// Turns CRLF and lone CR into LF.
+    static func unixNewlines(_ text: String) -> String {
+        guard text.contains("\r") else { return text }
+        return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+    }
+
+    // MARK: - Loading
+
+    /// The `<locale>/<name>.mustache` files of a template folder, by locale and name.
+    private static func templateFiles(in directory: String) throws -> [String: [TemplateName: String]] {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TemplateError.directoryNotFound(directory)
+        }
+        let root = URL(fileURLWithPath: directory, isDirectory: true)
+        var result: [String: [TemplateName: String]] = [:]
+        for entry in (try? fileManager.contentsOfDirectory(atPath: directory)) ?? [] where isLocaleFolderName(entry) {
+            let folder = root.appendingPathComponent(entry, isDirectory: true).path
+            guard fileManager.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            var names: [TemplateName: String] = [:]
+            for name in TemplateName.allCases {
+                let path = URL(fileURLWithPath: folder, isDirectory: true).appendingPathComponent(name.fileName).path
+                if fileManager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    names[name] = path
+                }
+            }
+            result[entry] = names
+        }
+        return result
+    }
+
+    /// A BCP 47-shaped folder name (`en`, `zh-CN`, `pt-BR`); other folders are ignored.
+    static func isLocaleFolderName(_ name: String) -> Bool {
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        guard let first = parts.first, (2...3).contains(first.count),
+            first.allSatisfy({ $0.isASCII && $0.isLetter })
+        else { return false }
+        return parts.dropFirst().allSatisfy { part in
+            (1...8).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        }
+    }
+
+    private static func load(_ path: String, as name: TemplateName) throws -> MustacheTemplate {
+        guard let data = FileManager.default.contents(atPath: path),
+            var text = String(data: data, encoding: .utf8)
+        else { throw TemplateError.unreadable(path: path) }
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+        if name.isHTML {
+            if let reason = unescapedConstruct(in: text) {
+                throw TemplateError.unsafeTemplate(path: path, reason: reason)
+            }
+        } else {
+            // Plain-text output: no HTML entities in subjects, text bodies or SMS.
+            text = "{{% CONTENT_TYPE: TEXT}}" + text
+        }
+        do {
+            return try MustacheTemplate(string: text)
+        } catch let error as MustacheTemplate.ParserError {
+            throw TemplateError.parse(
+                path: path, reason: "\(error.error) at line \(error.context.lineNumber), column \(error.context.columnNumber)")
+        } catch {
+            throw TemplateError.parse(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Finds a tag that would print a value without HTML escaping, or could change how the
+    /// rest is parsed: `{{{…}}}`, `{{&…}}`, `{{%…}}` pragmas and `{{=…=}}` delimiter changes.
+    static func unescapedConstruct(in text: String) -> String? {
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            rest = rest[open.upperBound...]
+            guard let sigil = rest.first(where: { !$0.isWhitespace }) else { break }
+            switch sigil {
+            case "{": return "a triple mustache {{{…}}} prints a value without HTML escaping"
+            case "&": return "{{&…}} prints a value without HTML escaping"
+            case "%": return "a {{%…}} pragma may switch HTML escaping off"
+            case "=": return "a {{=…=}} delimiter change is not allowed in HTML templates"
+            default: continue
+            }
+        }
+        return nil
+    }
+}
+
+/// The twelve templates of a locale.
+enum TemplateName: String, CaseIterable, Sendable {
+    case codeEmailSubject = "code.email.subject"
+    case codeEmailText = "code.email.txt"
+    case codeEmailHTML = "code.email.html"
+    case codeSMS = "code.sms"
+    case linkEmailSubject = "link.email.subject"
+    case linkEmailText = "link.email.txt"
+    case linkEmailHTML = "link.email.html"
+    case linkSMS = "link.sms"
+    case pageConfirm = "page.confirm.html"
+    case pageConfirmed = "page.confirmed.html"
+    case pageAlreadyVerified = "page.already-verified.html"
+    case pageInvalid = "page.invalid.html"
+
+    /// `<name>.mustache`.
+    var fileName: String { rawValue + ".mustache" }
+
+    /// Whether the output is HTML (escaped) rather than plain text.
+    var isHTML: Bool { rawValue.hasSuffix(".html") }
+}
