@@ -60,6 +60,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return ProblemResponse.make(error)
         } catch let error as HTTPError {
             return ProblemResponse.make(Self.map(error))
+        } catch is NIOTooManyBytesError {
+            return ProblemResponse.make(Self.map(HTTPError(.contentTooLarge)))
         } catch {
             context.logger.error("Unhandled error", metadata: ["error.type": "\(type(of: error))"])
             var response = ProblemResponse.make(ServiceError(.unavailable, code: "internal_error", detail: "The request failed."))

@@ -94,6 +94,12 @@ public final class HashingPool: Sendable {
         return try result.get()
     }
 
+    /// Whether the calling thread is one of this pool's workers (for tests and assertions).
+    public var isWorkerThread: Bool {
+        let me = pthread_self()
+        return core.state.withLock { $0.threads.contains { pthread_equal($0, me) != 0 } }
+    }
+
     /// The number of jobs executing right now (at most ``maxConcurrent``); for metrics.
     public var running: Int { core.state.withLock { $0.running } }
 
@@ -112,6 +118,8 @@ public final class HashingPool: Sendable {
             var queue: [Job] = []
             var running = 0
             var stopping = false
+            /// The worker threads that have started.
+            var threads: [pthread_t] = []
         }
 
         let capacity: Int
@@ -139,6 +147,8 @@ public final class HashingPool: Sendable {
         /// A worker thread's loop: take the oldest job, run it, repeat; return when woken with
         /// nothing to do (only `stop` does that).
         func work() {
+            let me = pthread_self()
+            state.withLock { $0.threads.append(me) }
             while true {
                 wakeUps.wait()
                 let job: Job? = state.withLock { state in

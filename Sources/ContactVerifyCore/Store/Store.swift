@@ -60,5 +60,7 @@ extension ServiceError {
     }
 
     /// A list cursor that this service did not issue.
-    public static let invalidCursor = ServiceError.invalid("cursor", code: "invalid_cursor", "The cursor is not valid.")
+    public static let invalidCursor = ServiceError(
+        .badRequest, code: "invalid_cursor", detail: "The cursor is not valid.",
+        errors: [FieldError(field: "cursor", code: "invalid_cursor", message: "The cursor is not valid.")])
 }

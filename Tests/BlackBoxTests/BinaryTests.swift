@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+@Suite("The built binary")
+struct BinaryTests {
+    @Test("serves HTTP on a free port, uses keys made by the CLI, and exits cleanly on SIGTERM")
+    func servesAndShutsDown() async throws {
+        let service = ServiceProcess()
+        _ = try service.command(["accounts", "put", "acme", "--default-region", "CN"])
+        let admin = try service.command(["keys", "create", "--admin"])
+        #expect(admin.hasPrefix("cvk_") && !admin.contains("\n"))
+        let accountKey = try service.command(["keys", "create", "--account", "acme"])
+        try service.start()
+
+        let (health, _) = try await service.request("GET", "/healthz")
+        #expect(health == 200)
+        let (created, body) = try await service.request(
+            "POST", "/v1/accounts/acme/contacts", key: accountKey, body: #"{"name":"Ann","phone":"13800138000"}"#)
+        #expect(created == 201)
+        #expect(body.contains(#""address":"+8613800138000""#))
+        let (forbidden, _) = try await service.request("PUT", "/v1/accounts/other", key: accountKey, body: #"{"displayName":"x"}"#)
+        #expect(forbidden == 403)
+        let (allowed, _) = try await service.request("PUT", "/v1/accounts/other", key: admin, body: #"{"displayName":"x"}"#)
+        #expect(allowed == 201)
+        #expect(service.terminate() == 0)
+    }
+
+    @Test("every command's --help names each option's environment variable and default")
+    func helpListsEnvironment() throws {
+        for command in [["serve"], ["migrate"], ["keys", "create"], ["accounts", "put"]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
+            process.arguments = command + ["--help"]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(text.contains("CONTACT_VERIFY_DATA_DIR"), "\(command)")
+            if command == ["serve"] {
+                for variable in ["CONTACT_VERIFY_HOST", "CONTACT_VERIFY_PORT", "CONTACT_VERIFY_PUBLIC_URL", "CONTACT_VERIFY_SECRET_KEY"] {
+                    #expect(text.contains(variable))
+                }
+            }
+        }
+    }
+}

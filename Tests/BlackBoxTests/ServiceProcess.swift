@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The built `contact-verify` binary, run as a child process on a port the kernel picks.
+final class ServiceProcess: @unchecked Sendable {
+    let process = Process()
+    let dataDirectory: String
+    private(set) var baseURL = ""
+    private let errorPipe = Pipe()
+    private var log = Data()
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The binary under test: `CONTACT_VERIFY_BINARY`, else the debug build.
+    static var binary: String {
+        ProcessInfo.processInfo.environment["CONTACT_VERIFY_BINARY"] ?? packageRoot + "/.build/debug/contact-verify"
+    }
+
+    init() {
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("cv-bb-\(UUID().uuidString)").path
+    }
+
+    /// Runs a one-shot CLI command against this data folder and returns its standard output.
+    func command(_ arguments: [String]) throws -> String {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: Self.binary)
+        child.arguments = arguments + ["--data-dir", dataDirectory]
+        let out = Pipe()
+        child.standardOutput = out
+        try child.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        child.waitUntilExit()
+        #expect(child.terminationStatus == 0, "contact-verify \(arguments.joined(separator: " ")) failed")
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts `serve` on port 0 and waits until the log names the bound address.
+    func start() throws {
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory, "--resources-dir", Self.packageRoot]
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let marker = Data("listening on ".utf8)
+        while true {
+            let chunk = errorPipe.fileHandleForReading.availableData
+            if chunk.isEmpty { throw ServiceError.exited(String(decoding: log, as: UTF8.self)) }
+            log.append(chunk)
+            if let range = log.range(of: marker), let end = log[range.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
+                baseURL = "http://" + String(decoding: log[range.upperBound..<end], as: UTF8.self)
+                return
+            }
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    enum ServiceError: Error { case exited(String) }
+
+    /// One HTTP request; returns status and body.
+    func request(_ method: String, _ path: String, key: String? = nil, body: String? = nil) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: baseURL + path)!)
+        request.httpMethod = method
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}
