@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import ContactVerifyDelivery
 import ContactVerifyStore
 import Foundation
 import Hummingbird
@@ -10,9 +11,12 @@ import Prometheus
 /// What the controllers share: the store, the clock, the domain services and the metrics.
 struct AppServices: Sendable {
     let configuration: ServiceConfiguration
-    let store: any Store
+    let store: any ServiceStore
     let clock: any WallClock
     let contacts: ContactService
+    let verifications: VerificationService
+    let templates: TemplateLibrary
+    let links: LinkPageNonce
     let metrics: PrometheusCollectorRegistry
     let metricsFactory: PrometheusMetricsFactory
     let openAPIDocument: ByteBuffer
@@ -26,8 +30,6 @@ struct AppServices: Sendable {
 
     /// A JSON response.
     func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(
-            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.serialize(value))))
+        jsonReply(value, status: status).response
     }
 }

@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import ContactVerifyDelivery
 import ContactVerifyStore
 import Foundation
 import Hummingbird
@@ -6,12 +7,18 @@ import Logging
 import NIOCore
 import Prometheus
 
-/// A built application and the services behind it (tests reach the store through it).
+/// A built application and the services behind it (tests reach the store and the worker
+/// through it).
 public struct BuiltApplication: Sendable {
     /// The Hummingbird application: run it, or test it with HummingbirdTesting.
     public let application: Application<RouterResponder<AppRequestContext>>
     /// The store the application uses.
-    public let store: any Store
+    public let store: any ServiceStore
+    /// The outbox worker. It runs with the application unless
+    /// ``ServiceConfiguration/runWorker`` is off; then tests drive it with `runOnce()`.
+    public let worker: OutboxWorker
+    /// Re-derives the secrets messages carry (tests read codes through it, as a recipient would).
+    public let secrets: VerificationSecrets
 }
 
 /// The one composition root: every choice (store, clock, services, routes) is made here, for
@@ -22,26 +29,59 @@ public func buildApplication(
     let logger = logger ?? Logger(label: "contact-verify")
     let resources = try configuration.locateResources()
     let openAPI = try Data(contentsOf: URL(fileURLWithPath: resources).appendingPathComponent("openapi.yaml"))
+    let templates = try TemplateLibrary(directory: URL(fileURLWithPath: resources).appendingPathComponent("templates").path)
     try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+    let secret = try loadSecret(configuration)
+    logger.info("Server secret loaded", metadata: ["secret.fingerprint": .string(secret.fingerprint)])
     let store = try SQLiteStore(path: configuration.databasePath)
     let registry = PrometheusCollectorRegistry()
+    let metricsFactory = PrometheusMetricsFactory(registry: registry)
+
+    let secrets = VerificationSecrets(secret: secret, codeDigits: configuration.policy.codeDigits)
+    let files = FileTransport(
+        directory: configuration.outboxDirectory, fromName: configuration.mailFromName, fromAddress: configuration.mailFromAddress)
+    let worker = OutboxWorker(
+        store: store, secrets: secrets, transports: Transports(email: files, sms: files), templates: templates, clock: clock,
+        publicURL: configuration.effectivePublicURL, logger: logger, metrics: metricsFactory)
+    let verifications = VerificationService(
+        store: store, clock: clock, policy: configuration.policy, secret: secret,
+        pool: HashingPool(maxConcurrent: configuration.hashingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount),
+        argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify)
     let services = AppServices(
         configuration: configuration, store: store, clock: clock, contacts: ContactService(store: store, clock: clock),
-        metrics: registry, metricsFactory: PrometheusMetricsFactory(registry: registry),
-        openAPIDocument: ByteBuffer(bytes: openAPI))
+        verifications: verifications, templates: templates, links: LinkPageNonce(secret: secret),
+        metrics: registry, metricsFactory: metricsFactory, openAPIDocument: ByteBuffer(bytes: openAPI))
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware(factory: services.metricsFactory))
     router.add(middleware: ProblemMiddleware())
     OperationsController(services: services).register(on: router)
+    LinksController(services: services).register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
     AccountsController(services: services).register(on: v1)
     ContactsController(services: services).register(on: v1)
+    VerificationsController(services: services).register(on: v1)
 
     let application = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "contact-verify"),
+        services: configuration.runWorker ? [worker] : [],
         logger: logger)
-    return BuiltApplication(application: application, store: store)
+    return BuiltApplication(application: application, store: store, worker: worker, secrets: secrets)
+}
+
+/// The configured server secret, or the one generated once into the data folder.
+private func loadSecret(_ configuration: ServiceConfiguration) throws -> ServerSecret {
+    if let hex = configuration.secretKeyHex {
+        guard let secret = ServerSecret(hex: hex), secret.byteCount >= ServerSecret.minimumByteCount else {
+            throw ConfigurationError("The secret key must be at least \(ServerSecret.minimumByteCount * 2) hex digits.")
+        }
+        return secret
+    }
+    do {
+        return try ServerSecret.loadOrCreate(at: configuration.secretKeyPath)
+    } catch {
+        throw ConfigurationError("Cannot load the server secret: \(error)")
+    }
 }

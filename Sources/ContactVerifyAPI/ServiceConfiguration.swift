@@ -1,3 +1,4 @@
+import ContactVerifyCore
 import Foundation
 import Logging
 
@@ -16,6 +17,18 @@ public struct ServiceConfiguration: Sendable {
     /// Server secret as hex (≥ 32 bytes); generated once into the data folder when `nil`.
     public var secretKeyHex: String?
     public var logLevel: Logger.Level = .info
+    /// The limits and lifetimes of design §4.
+    public var policy = VerificationPolicy()
+    /// Sender of emails (the file transport writes it into each `.eml`).
+    public var mailFromName = "ContactVerify"
+    public var mailFromAddress = "no-reply@localhost"
+    /// Argon2 jobs that may run at once (default: one per core); more wait in a bounded queue.
+    public var hashingConcurrency: Int?
+    /// Argon2 parameters for code hashes (design §4: OWASP's m = 19 MiB, t = 2, p = 1).
+    public var argon2 = Argon2Parameters.owasp
+    /// Whether the outbox worker runs with the application. Tests turn it off and drive the
+    /// worker one pass at a time with ``OutboxWorker/runOnce()``.
+    public var runWorker = true
 
     public init() {}
 
@@ -25,6 +38,12 @@ public struct ServiceConfiguration: Sendable {
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }
+
+    /// Where the file transport writes messages when no SMTP server or gateway is configured.
+    public var outboxDirectory: String { (dataDirectory as NSString).appendingPathComponent("outbox") }
+
+    /// Where the generated server secret lives when none is configured.
+    public var secretKeyPath: String { (dataDirectory as NSString).appendingPathComponent("secret.key") }
 
     /// Path of the SQLite database file.
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("contact-verify.sqlite") }

@@ -28,6 +28,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. (env: CONTACT_VERIFY_LOG_LEVEL; default: info)")
     var logLevel: Logger.Level?
 
+    @OptionGroup var limits: PolicyOptions
+
+    @Option(name: .customLong("mail-from"), help: "Sender address of emails. (env: CONTACT_VERIFY_MAIL_FROM; default: no-reply@localhost)")
+    var mailFrom: String?
+
+    @Option(name: .customLong("mail-from-name"), help: "Sender display name of emails. (env: CONTACT_VERIFY_MAIL_FROM_NAME; default: ContactVerify)")
+    var mailFromName: String?
+
+    @Option(name: .customLong("hashing-concurrency"), help: "Argon2 jobs at once; more wait in a bounded queue, then get 503. (env: CONTACT_VERIFY_HASHING_CONCURRENCY; default: one per core)")
+    var hashingConcurrency: Int?
+
     func run() async throws {
         let settings = try store.settings()
         var configuration = ServiceConfiguration()
@@ -39,6 +50,13 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.resourcesDirectory = settings.string("resources-dir", resourcesDirectory)
         if let level = logLevel ?? settings.string("log-level", nil).flatMap(Logger.Level.init(rawValue:)) {
             configuration.logLevel = level
+        }
+        configuration.policy = try limits.policy(settings)
+        configuration.mailFromAddress = settings.string("mail-from", mailFrom) ?? configuration.mailFromAddress
+        configuration.mailFromName = settings.string("mail-from-name", mailFromName) ?? configuration.mailFromName
+        configuration.hashingConcurrency = try settings.int("hashing-concurrency", hashingConcurrency)
+        if let concurrency = configuration.hashingConcurrency, !(1...256).contains(concurrency) {
+            throw ValidationError("--hashing-concurrency must be 1–256.")
         }
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel

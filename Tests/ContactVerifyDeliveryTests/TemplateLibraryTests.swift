@@ -95,7 +95,7 @@ struct TemplateLibraryTests {
 
     @Test("every page renders in both locales", arguments: ["en", "zh-CN"])
     func pagesRender(locale: String) throws {
-        for page in Page.allCases {
+        for page in LinkPage.allCases {
             let html = try library.page(page, locale: locale, context: Self.samplePage())
             #expect(html.hasPrefix("<!DOCTYPE html>"))
             #expect(html.contains("<html lang=\"\(locale)\">"))
@@ -147,7 +147,7 @@ struct TemplateLibraryTests {
                 #expect(html.contains("&lt;img src=x onerror=alert(1)&gt;"))
                 #expect(html.contains("A&amp;B &quot;Shop&quot; &lt;b&gt;"))
             }
-            for page in Page.allCases {
+            for page in LinkPage.allCases {
                 let html = try library.page(
                     page, locale: locale,
                     context: PageContext(

@@ -16,18 +16,21 @@ struct ContactsController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let account = try await services.account(context.parameters.path("accountId"), for: context)
-        var request = request
-        var body = try await request.jsonObject(context: context)
-        let name = body.string("name", required: true, maxLength: 200, nonEmpty: true)
-        let email = body.string("email", maxLength: 320)
-        let phone = body.string("phone", maxLength: 64)
-        let locale = body.string("locale", maxLength: 35)
-        let externalID = body.string("externalId", maxLength: 200)
-        if let locale, !Locales.isValid(locale) { body.recordError("invalid_value", field: "locale", message: "locale must be a language tag such as en or zh-CN.") }
-        try body.finish()
-        let contact = try await services.contacts.create(
-            in: account, ContactDraft(name: name ?? "", email: email, phone: phone, locale: locale, externalID: externalID))
-        return try services.json(Representation.contact(contact, now: services.clock.now()), status: .created)
+        return try await services.idempotent(request, context: context, accountID: account.id) { body in
+            var body = try body.jsonObject()
+            let name = body.string("name", required: true, maxLength: 200, nonEmpty: true)
+            let email = body.string("email", maxLength: 320)
+            let phone = body.string("phone", maxLength: 64)
+            let locale = body.string("locale", maxLength: 35)
+            let externalID = body.string("externalId", maxLength: 200)
+            if let locale, !Locales.isValid(locale) {
+                body.recordError("invalid_value", field: "locale", message: "locale must be a language tag such as en or zh-CN.")
+            }
+            try body.finish()
+            let contact = try await services.contacts.create(
+                in: account, ContactDraft(name: name ?? "", email: email, phone: phone, locale: locale, externalID: externalID))
+            return services.jsonReply(Representation.contact(contact, now: services.clock.now()), status: .created)
+        }
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import ContactVerifyDelivery
 import Foundation
 
 /// The JSON shapes of design §3. Field names are part of the contract.
@@ -43,6 +44,34 @@ enum Representation {
             "webhooks": .array([]),
             "createdAt": .date(c.createdAt),
             "updatedAt": .date(c.updatedAt),
+        ])
+    }
+
+    static func verification(_ v: Verification, message: OutboxMessage?, policy: VerificationPolicy) -> JSONValue {
+        let canResend = v.status == .pending && v.sendCount < policy.maxSendsPerVerification
+        let delivery: JSONValue = message.map { m in
+            .object([
+                "status": .string(m.status.rawValue),
+                "attempts": .int(m.attempts),
+                "lastError": m.lastErrorCode.map { code in
+                    .object(["code": .string(code), "message": .string(m.lastErrorMessage ?? "")])
+                } ?? .null,
+            ])
+        } ?? .null
+        return .object([
+            "id": .string(v.id),
+            "contactId": .string(v.contactID),
+            "channel": .string(v.channel.rawValue),
+            "method": .string(v.method.rawValue),
+            "status": .string(v.status.rawValue),
+            "to": .string(MIMEMessage.maskedAddress(v.address, channel: v.channel)),
+            "expiresAt": .date(v.expiresAt),
+            "sendCount": .int(v.sendCount),
+            "attemptsRemaining": .int(v.method == .code ? max(0, policy.maxChecksPerVerification - v.attempts) : 0),
+            "nextResendAt": .date(canResend ? v.lastSentAt.addingTimeInterval(policy.cooldown(afterSend: v.sendCount)) : nil),
+            "createdAt": .date(v.createdAt),
+            "approvedAt": .date(v.approvedAt),
+            "delivery": delivery,
         ])
     }
 

@@ -79,7 +79,7 @@ public struct RenderedEmail: Sendable, Equatable {
 }
 
 /// The public HTML pages of link verification.
-public enum Page: String, Sendable, CaseIterable {
+public enum LinkPage: String, Sendable, CaseIterable {
     /// `GET /verify/{token}`: the masked address and a Verify button; changes nothing.
     case confirm
     /// `POST /verify/{token}` succeeded.

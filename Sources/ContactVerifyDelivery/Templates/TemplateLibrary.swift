@@ -130,7 +130,7 @@ public final class TemplateLibrary: Sendable {
     }
 
     /// Renders one of the public link pages as a complete HTML document.
-    public func page(_ page: Page, locale: String, context: PageContext) throws -> String {
+    public func page(_ page: LinkPage, locale: String, context: PageContext) throws -> String {
         let name: TemplateName =
             switch page {
             case .confirm: .pageConfirm

@@ -64,6 +64,81 @@ enum SQLiteMigrations {
                 CREATE INDEX contacts_by_phone_status ON contacts(account_id, phone_status, seq);
                 """)
         }
+        migrator.registerMigration("v2-verifications-outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE verifications (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    contact_id TEXT NOT NULL,
+                    channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),
+                    method TEXT NOT NULL CHECK (method IN ('code', 'link')),
+                    address TEXT NOT NULL,
+                    address_key TEXT NOT NULL,
+                    locale TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    nonce BLOB NOT NULL,
+                    code_hash TEXT,
+                    token_key BLOB UNIQUE,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    send_count INTEGER NOT NULL,
+                    last_sent_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    approved_at INTEGER,
+                    batch_id TEXT,
+                    CHECK ((method = 'code') = (code_hash IS NOT NULL)),
+                    CHECK ((method = 'link') = (token_key IS NOT NULL))
+                ) STRICT;
+                CREATE INDEX verifications_by_contact ON verifications(contact_id, channel, status);
+                CREATE INDEX verifications_pending_expiry ON verifications(expires_at) WHERE status = 'pending';
+
+                CREATE TABLE messages (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    account_id TEXT NOT NULL,
+                    verification_id TEXT NOT NULL REFERENCES verifications(id) ON DELETE CASCADE,
+                    channel TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    provider_message_id TEXT,
+                    last_error_code TEXT,
+                    last_error_message TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX messages_due ON messages(next_attempt_at) WHERE status IN ('queued', 'sending');
+                CREATE INDEX messages_by_verification ON messages(verification_id, seq);
+
+                -- One row per message queued: the per-address and per-account send limits count here.
+                CREATE TABLE send_log (
+                    account_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    address_key TEXT NOT NULL,
+                    sent_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX send_log_by_address ON send_log(account_id, channel, address_key, sent_at);
+                CREATE INDEX send_log_by_account ON send_log(account_id, channel, sent_at);
+                """)
+        }
+        migrator.registerMigration("v3-idempotency-keys") { db in
+            try db.execute(sql: """
+                -- A request's response under an Idempotency-Key, kept 24 hours; status NULL while in flight.
+                CREATE TABLE idempotency_keys (
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    fingerprint BLOB NOT NULL,
+                    status INTEGER,
+                    body BLOB,
+                    created_at INTEGER NOT NULL,
+                    completed_at INTEGER,
+                    PRIMARY KEY (account_id, key)
+                ) STRICT, WITHOUT ROWID;
+                CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
+                """)
+        }
         return migrator
     }
 }

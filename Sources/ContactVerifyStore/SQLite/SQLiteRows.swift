@@ -65,4 +65,24 @@ enum SQLiteRows {
         "phone", "phone_type", "phone_status", "phone_verified_at", "phone_failed_checks", "phone_locked_until",
         "created_at", "updated_at",
     ]
+
+    static func verification(_ row: Row) -> Verification {
+        Verification(
+            id: row["id"], accountID: row["account_id"], contactID: row["contact_id"],
+            channel: VerificationChannel(rawValue: row["channel"]) ?? .email, method: VerificationMethod(rawValue: row["method"]) ?? .code,
+            address: row["address"], addressKey: row["address_key"], locale: row["locale"],
+            status: VerificationStatus(rawValue: row["status"]) ?? .canceled, nonce: Array(row["nonce"] as Data),
+            codeHash: row["code_hash"], tokenKey: (row["token_key"] as Data?).map(Array.init), attempts: row["attempts"],
+            sendCount: row["send_count"], lastSentAt: date(row, "last_sent_at")!, createdAt: date(row, "created_at")!,
+            expiresAt: date(row, "expires_at")!, approvedAt: date(row, "approved_at"), batchID: row["batch_id"])
+    }
+
+    static func message(_ row: Row) -> OutboxMessage {
+        OutboxMessage(
+            id: row["id"], accountID: row["account_id"], verificationID: row["verification_id"],
+            channel: VerificationChannel(rawValue: row["channel"]) ?? .email, status: MessageStatus(rawValue: row["status"]) ?? .failed,
+            attempts: row["attempts"], nextAttemptAt: date(row, "next_attempt_at")!, expiresAt: date(row, "expires_at")!,
+            providerMessageID: row["provider_message_id"], lastErrorCode: row["last_error_code"],
+            lastErrorMessage: row["last_error_message"], createdAt: date(row, "created_at")!, updatedAt: date(row, "updated_at")!)
+    }
 }

@@ -76,10 +76,12 @@ extension SQLiteStore {
         arguments += [limit + 1]
         let query = sql
         let queryArguments = arguments
-        let rows = try await pool.read { db in try Row.fetchAll(db, sql: query, arguments: queryArguments) }
+        let rows = try await pool.read { db in
+            try Row.fetchAll(db, sql: query, arguments: queryArguments).map { (seq: $0["seq"] as Int64, contact: SQLiteRows.contact($0)) }
+        }
         let page = rows.prefix(limit)
-        let next: String? = rows.count > limit ? page.last.map { Base64URL.encode(Array("s:\($0["seq"] as Int64)".utf8)) } : nil
-        return Page(items: page.map(SQLiteRows.contact), nextCursor: next)
+        let next: String? = rows.count > limit ? page.last.map { Base64URL.encode(Array("s:\($0.seq)".utf8)) } : nil
+        return Page(items: page.map(\.contact), nextCursor: next)
     }
 
     public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
@@ -120,6 +122,17 @@ extension SQLiteStore {
 
     /// Cancels the contact's open verifications on one channel (their secrets stop working).
     static func cancelOpenVerifications(_ db: Database, contactID: String, channel: AddressChannel, now: Date) throws {
-        // Verifications arrive with the verification engine; nothing is open before it.
+        let verificationChannel = channel == .email ? VerificationChannel.email : .sms
+        let ms = now.millisecondsSince1970
+        try db.execute(
+            sql: """
+                UPDATE messages SET status = 'canceled', updated_at = ?
+                WHERE status = 'queued' AND verification_id IN
+                    (SELECT id FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending')
+                """,
+            arguments: [ms, contactID, verificationChannel.rawValue])
+        try db.execute(
+            sql: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
+            arguments: [contactID, verificationChannel.rawValue])
     }
 }

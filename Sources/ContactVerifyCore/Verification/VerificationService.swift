@@ -1,0 +1,199 @@
+import Foundation
+
+/// Starts, checks, cancels and confirms verifications (design §3–4).
+///
+/// Secrets: a verification keeps a random nonce; its code or link token is derived from that
+/// nonce with the server secret (``SecretDeriver``), so a resend or a retried delivery carries
+/// the same secret and no plaintext is stored. Codes are kept as argon2id hashes (computed in
+/// the bounded ``HashingPool``, never on an event loop); link tokens as SHA-256 lookup keys.
+public struct VerificationService: Sendable {
+    public typealias FullStore = Store & VerificationStore
+
+    let store: any FullStore
+    let clock: any WallClock
+    public let policy: VerificationPolicy
+    let deriver: SecretDeriver
+    let hasher: CodeHasher
+    let pool: HashingPool
+    let phones = PhoneNumberNormalizer()
+    /// Picks the template locale from candidates (request, contact, account), falling back to `en`.
+    let resolveLocale: @Sendable ([String?]) -> String
+    /// Called after a message was queued, to wake the outbox worker.
+    let onEnqueue: @Sendable () -> Void
+
+    public init(
+        store: any FullStore, clock: any WallClock, policy: VerificationPolicy, secret: ServerSecret, pool: HashingPool,
+        argon2: Argon2Parameters = .owasp, resolveLocale: @escaping @Sendable ([String?]) -> String,
+        onEnqueue: @escaping @Sendable () -> Void
+    ) {
+        self.store = store
+        self.clock = clock
+        self.policy = policy
+        deriver = SecretDeriver(secret: secret)
+        hasher = CodeHasher(secret: secret, parameters: argon2)
+        self.pool = pool
+        self.resolveLocale = resolveLocale
+        self.onEnqueue = onEnqueue
+    }
+
+    // MARK: Start and resend
+
+    /// Starts a verification, or resends the pending one of the same method (same secret).
+    public func start(
+        in account: Account, contactID: String, channel: VerificationChannel, method: VerificationMethod,
+        locale: String?, batchID: String? = nil
+    ) async throws -> Verification {
+        guard let contact = try await store.contact(accountID: account.id, id: contactID) else { throw ServiceError.notFound("contact") }
+        let phoneRegion = channel == .sms ? contact.phone.flatMap { try? phones.normalize($0.value, defaultRegion: nil).regionCode } : nil
+        let request = StartRequest(
+            account: account, channel: channel, method: method,
+            locale: resolveLocale([locale, contact.locale, account.locale]), phoneRegion: phoneRegion, batchID: batchID)
+        var prepared: PreparedSecret?
+        while true {
+            do {
+                let secret = prepared
+                let policy = policy
+                let write = try await store.startVerification(accountID: account.id, contactID: contactID, channel: channel, now: clock.now()) {
+                    contact, open, counters in
+                    try VerificationRules.start(
+                        contact: &contact, open: open, counters: counters, request: request, prepared: secret, policy: policy, now: clock.now())
+                }
+                onEnqueue()
+                return write.verification
+            } catch is VerificationRules.SecretNeeded {
+                guard prepared == nil else { throw ServiceError(.unavailable, code: "internal_error", detail: "Could not prepare a secret.") }
+                prepared = try await prepareSecret(method)
+            }
+        }
+    }
+
+    /// A fresh nonce and the stored form of the secret it derives.
+    func prepareSecret(_ method: VerificationMethod) async throws -> PreparedSecret {
+        let nonce = SecretDeriver.randomNonce()
+        switch method {
+        case .link:
+            return PreparedSecret(nonce: nonce, tokenKey: SecretDeriver.tokenLookupKey(deriver.linkToken(nonce: nonce)))
+        case .code:
+            let code = deriver.code(nonce: nonce, digits: policy.codeDigits)
+            let hasher = hasher
+            let hash = try await hashing { hasher.hash(code) }
+            return PreparedSecret(nonce: nonce, codeHash: hash)
+        }
+    }
+
+    // MARK: Checks
+
+    /// Checks a code. Returns the approved verification; every other outcome throws the
+    /// error of design §3 (`422 code_mismatch`, `429 max_attempts_reached`, `410 …`).
+    ///
+    /// The argon2 comparison runs whether or not the verification exists (against a dummy
+    /// hash when it does not), so timing does not tell an attacker which ids exist.
+    public func check(in account: Account, verificationID: String, code: String) async throws -> Verification {
+        guard code.utf8.count >= SecretDeriver.digitRange.lowerBound, code.utf8.count <= SecretDeriver.digitRange.upperBound,
+            code.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+        else {
+            throw ServiceError.invalid("code", code: "invalid_code_format", "The code must be a string of 4 to 10 ASCII digits.")
+        }
+        let verification = try await store.verification(accountID: account.id, id: verificationID)
+        let hasher = hasher
+        let phc = verification?.codeHash
+        let matched = try await hashing { () -> Bool in
+            guard let phc else {
+                hasher.dummyVerify(code)
+                return false
+            }
+            return hasher.verify(code, phc: phc)
+        }
+        guard let verification, verification.method == .code else { throw ServiceError.notFound("verification") }
+        let policy = policy
+        let now = clock.now()
+        let outcome = try await store.updateVerification(id: verification.id, now: now) { v, contact in
+            VerificationRules.check(&v, contact: &contact, matched: matched, policy: policy, now: now)
+        }
+        switch outcome {
+        case .approved:
+            return try await store.verification(accountID: account.id, id: verification.id) ?? verification
+        case .mismatch(let remaining):
+            throw ServiceError(
+                .unprocessable, code: "code_mismatch", detail: "The code is not correct.",
+                errors: [FieldError(field: "code", code: "code_mismatch", message: "The code is not correct.")],
+                extra: ["attemptsRemaining": .int(remaining)])
+        case .maxAttemptsReached:
+            throw ServiceError(
+                .tooManyRequests, code: "max_attempts_reached", detail: "Too many wrong codes; start a new verification.",
+                extra: ["attemptsRemaining": .int(0)], retryAfter: VerificationRules.seconds(until: verification.expiresAt, from: now))
+        case .addressLocked(let until):
+            throw ServiceError.addressLocked(until: until, now: now)
+        case .expired:
+            throw ServiceError(.gone, code: "verification_expired", detail: "The verification expired; start a new one.")
+        case .canceled:
+            throw ServiceError(.gone, code: "verification_canceled", detail: "The verification was canceled.")
+        case .notPending:
+            throw ServiceError(.gone, code: "verification_not_pending", detail: "The verification is no longer pending.")
+        }
+    }
+
+    /// Cancels a pending verification.
+    public func cancel(in account: Account, verificationID: String) async throws -> Verification {
+        guard try await store.verification(accountID: account.id, id: verificationID) != nil else {
+            throw ServiceError.notFound("verification")
+        }
+        let canceled = try await store.updateVerification(id: verificationID, now: clock.now()) { v, contact in
+            guard v.status == .pending else { return false }
+            VerificationRules.end(&v, as: .canceled, contact: &contact)
+            return true
+        }
+        guard canceled else {
+            throw ServiceError(.conflict, code: "verification_not_pending", detail: "Only a pending verification can be canceled.")
+        }
+        return try await store.verification(accountID: account.id, id: verificationID)!
+    }
+
+    // MARK: Links
+
+    /// The verification a link token belongs to, if the token is well-formed and known.
+    public func verification(forToken token: String) async throws -> Verification? {
+        guard token.utf8.count == SecretDeriver.linkTokenLength, Base64URL.decode(token) != nil else { return nil }
+        return try await store.verification(tokenKey: SecretDeriver.tokenLookupKey(token))
+    }
+
+    /// Whether a link page should offer confirmation (`confirmed` meaning "still confirmable"),
+    /// say "already verified", or show the generic invalid page. Changes nothing.
+    public func linkState(_ verification: Verification?) async throws -> LinkOutcome {
+        guard var v = verification else { return .invalid }
+        var contact = try await store.contact(accountID: v.accountID, id: v.contactID)
+        let outcome = VerificationRules.confirmLink(&v, contact: &contact, now: clock.now())
+        return outcome
+    }
+
+    /// Confirms a link token: exactly one caller confirms, later ones hear "already verified".
+    public func confirm(token: String) async throws -> (LinkOutcome, Verification?) {
+        guard let verification = try await verification(forToken: token) else { return (.invalid, nil) }
+        let now = clock.now()
+        let outcome = try await store.updateVerification(id: verification.id, now: now) { v, contact in
+            VerificationRules.confirmLink(&v, contact: &contact, now: now)
+        }
+        return (outcome, verification)
+    }
+
+    // MARK: Admin
+
+    /// Clears an address lock and its failure count.
+    public func unlock(in account: Account, contactID: String, channel: VerificationChannel) async throws -> Contact {
+        try await store.updateContact(accountID: account.id, id: contactID, now: clock.now()) { contact in
+            guard contact[channel.addressChannel] != nil else {
+                throw ServiceError.invalid("channel", code: "no_address", "The contact has no address for this channel.")
+            }
+            contact[channel.addressChannel]?.lockedUntil = nil
+            contact[channel.addressChannel]?.failedChecks = 0
+        }
+    }
+
+    private func hashing<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+        do {
+            return try await pool.run(work)
+        } catch {
+            throw ServiceError(.unavailable, code: "hashing_busy", detail: "The service is busy; try again shortly.", retryAfter: 1)
+        }
+    }
+}

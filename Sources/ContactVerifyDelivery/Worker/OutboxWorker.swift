@@ -1,0 +1,214 @@
+import ContactVerifyCore
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The two transports the worker sends through.
+public struct Transports: Sendable {
+    public var email: any MessageTransport
+    public var sms: any MessageTransport
+
+    public init(email: any MessageTransport, sms: any MessageTransport) {
+        self.email = email
+        self.sms = sms
+    }
+
+    func transport(for channel: VerificationChannel) -> any MessageTransport {
+        channel == .email ? email : sms
+    }
+}
+
+/// Sends what the outbox holds: claims due messages atomically, renders them, hands them to
+/// a transport and records the outcome (design §5).
+///
+/// Transient and ambiguous failures are retried with full-jitter backoff until the secret
+/// expires; permanent ones fail the verification at once with the reason visible. A message
+/// is never sent after its secret expired. Messages a crash left `sending` are claimed again
+/// when their lease runs out (at-least-once; the duplicate carries the same secret).
+public final class OutboxWorker: Service, Sendable {
+    private let store: any VerificationStore
+    private let secrets: VerificationSecrets
+    private let transports: Transports
+    private let templates: TemplateLibrary
+    private let clock: any WallClock
+    private let publicURL: String
+    private let retry: RetrySchedule
+    private let batchSize: Int
+    private let lease: TimeInterval
+    private let logger: Logger
+    private let metrics: any MetricsFactory
+    private let wake = WakeSignal()
+
+    public init(
+        store: any VerificationStore, secrets: VerificationSecrets, transports: Transports, templates: TemplateLibrary,
+        clock: any WallClock, publicURL: String, retry: RetrySchedule = RetrySchedule(), batchSize: Int = 64,
+        lease: TimeInterval = 60, logger: Logger, metrics: any MetricsFactory
+    ) {
+        self.store = store
+        self.secrets = secrets
+        self.transports = transports
+        self.templates = templates
+        self.clock = clock
+        self.publicURL = publicURL
+        self.retry = retry
+        self.batchSize = batchSize
+        self.lease = lease
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// Wakes the worker: a message was queued.
+    public func notify() { wake.signal() }
+
+    /// Runs until graceful shutdown: sends what is due, then sleeps until woken or until the
+    /// next retry is due (at most one second, for leases and expiries).
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                do {
+                    while try await runOnce() > 0 {}
+                } catch {
+                    logger.error("Outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
+                }
+                var timeout = Duration.seconds(1)
+                if let due = try? await store.nextMessageDue() {
+                    let seconds = max(0, min(1, due.timeIntervalSince(clock.now())))
+                    timeout = .milliseconds(Int64(seconds * 1000))
+                }
+                await wake.wait(timeout: timeout)
+            }
+        } onGracefulShutdown: {
+            self.wake.signal()
+        }
+    }
+
+    /// One pass: expires what is due, claims up to a batch of due messages and delivers them
+    /// concurrently. Returns how many messages it handled; tests call it instead of `run()`.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let now = clock.now()
+        _ = try await store.expireDue(now: now)
+        let claimed = try await store.claimDueMessages(now: now, leaseUntil: now.addingTimeInterval(lease), limit: batchSize)
+        await withTaskGroup(of: Void.self) { group in
+            for item in claimed {
+                group.addTask { await self.deliver(item) }
+            }
+        }
+        Gauge(label: "outbox_depth", factory: metrics).record(try await store.outboxDepth())
+        return claimed.count
+    }
+
+    /// Sends until nothing is due now; for tests and `send-test`.
+    public func drain() async throws {
+        while try await runOnce() > 0 {}
+    }
+
+    // MARK: One message
+
+    private func deliver(_ item: ClaimedMessage) async {
+        let message = item.message
+        let verification = item.verification
+        var log = logger
+        log[metadataKey: "message.id"] = .string(message.id)
+        log[metadataKey: "channel"] = .string(message.channel.rawValue)
+        let now = clock.now()
+        if verification.status != .pending || now >= message.expiresAt {
+            await record(message.id, outcome: verification.status == .pending ? "expired" : "canceled", log: log) { m, _, _ in
+                m.status = verification.status == .pending ? .expired : .canceled
+            }
+            return
+        }
+        let outbound: OutboundMessage
+        do {
+            outbound = try render(item)
+        } catch {
+            log.error("Message could not be rendered", metadata: ["error.type": "\(type(of: error))"])
+            await record(message.id, outcome: "failed", log: log) { m, v, contact in
+                m.status = .failed
+                m.lastErrorCode = "render_failed"
+                m.lastErrorMessage = "The message template could not be rendered."
+                VerificationRules.end(&v, as: .failed, contact: &contact)
+            }
+            return
+        }
+        let start = ContinuousClock.now
+        do {
+            let receipt = try await transports.transport(for: message.channel).deliver(outbound)
+            let elapsed = (ContinuousClock.now - start).components
+            Timer(label: "message_send_duration_seconds", dimensions: [("channel", message.channel.rawValue)], factory: metrics)
+                .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+            await record(message.id, outcome: "sent", log: log) { m, _, _ in
+                m.status = .sent
+                m.providerMessageID = receipt.providerMessageID
+                m.lastErrorCode = nil
+                m.lastErrorMessage = nil
+            }
+        } catch {
+            await recordFailure(error, message: message, log: log)
+        }
+    }
+
+    private func recordFailure(_ error: DeliveryError, message: OutboxMessage, log: Logger) async {
+        let now = clock.now()
+        if error.kind == .ambiguous {
+            Counter(label: "messages_ambiguous_total", dimensions: [("channel", message.channel.rawValue)], factory: metrics).increment()
+        }
+        if error.kind == .permanent {
+            log.notice("Message failed permanently", metadata: ["error.code": .string(error.code)])
+            await record(message.id, outcome: "failed", log: log) { m, v, contact in
+                m.status = .failed
+                m.lastErrorCode = error.code
+                m.lastErrorMessage = error.message
+                VerificationRules.end(&v, as: .failed, contact: &contact)
+            }
+            return
+        }
+        var delay = retry.delay(attempt: message.attempts)
+        if let retryAfter = error.retryAfter {
+            let (seconds, attoseconds) = retryAfter.components
+            delay = max(delay, Double(seconds) + Double(attoseconds) / 1e18)
+        }
+        let next = now.addingTimeInterval(delay)
+        let expires = next >= message.expiresAt
+        log.info("Message delivery will be retried", metadata: ["error.code": .string(error.code), "retry.in": .stringConvertible(Int(delay))])
+        await record(message.id, outcome: expires ? "expired" : "retry", log: log) { m, _, _ in
+            m.status = expires ? .expired : .queued
+            m.nextAttemptAt = expires ? m.expiresAt : next
+            m.lastErrorCode = error.code
+            m.lastErrorMessage = error.message
+        }
+    }
+
+    private func record(
+        _ id: String, outcome: String, log: Logger,
+        _ change: @escaping @Sendable (inout OutboxMessage, inout Verification, inout Contact?) -> Void
+    ) async {
+        Counter(label: "messages_total", dimensions: [("outcome", outcome)], factory: metrics).increment()
+        do {
+            try await store.recordDelivery(messageID: id, now: clock.now(), change)
+        } catch {
+            // The lease runs out and the message is claimed again: at-least-once.
+            log.error("Could not record a delivery outcome", metadata: ["error.type": "\(type(of: error))"])
+        }
+    }
+
+    // MARK: Rendering
+
+    private func render(_ item: ClaimedMessage) throws -> OutboundMessage {
+        let v = item.verification
+        let secret = secrets.secret(for: v)
+        let minutes = max(1, Int((v.expiresAt.timeIntervalSince(clock.now()) / 60).rounded(.up)))
+        let masked = MIMEMessage.maskedAddress(v.address, channel: v.channel)
+        let context = MessageContext(
+            accountName: item.accountName, contactName: item.contactName ?? "", code: v.method == .code ? secret : nil,
+            link: v.method == .link ? "\(publicURL)/verify/\(secret)" : nil, expiresInMinutes: minutes, maskedAddress: masked)
+        let locale = templates.locale(for: [v.locale])
+        switch v.channel {
+        case .email:
+            return OutboundMessage(id: item.message.id, channel: .email, to: v.address, email: try templates.email(v.method, locale: locale, context: context), smsText: nil)
+        case .sms:
+            return OutboundMessage(id: item.message.id, channel: .sms, to: v.address, email: nil, smsText: try templates.sms(v.method, locale: locale, context: context))
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import ContactVerifyCore
+import Foundation
+import GRDB
+
+extension SQLiteStore: VerificationStore {
+    public func startVerification(
+        accountID: String, contactID: String, channel: VerificationChannel, now: Date,
+        _ decide: @escaping @Sendable (inout Contact, Verification?, SendCounters) throws -> VerificationWrite
+    ) async throws -> VerificationWrite {
+        try await writer.write { db in
+            guard var contact = try Self.fetchContact(db, accountID: accountID, id: contactID) else {
+                throw ServiceError.notFound("contact")
+            }
+            let open = try Row.fetchOne(
+                db, sql: "SELECT * FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending' ORDER BY seq DESC LIMIT 1",
+                arguments: [contactID, channel.rawValue]
+            ).map(SQLiteRows.verification)
+            let addressKey = contact[channel.addressChannel]?.key ?? ""
+            let dayAgo = now.addingTimeInterval(-86_400).millisecondsSince1970
+            let midnight = Int64((now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 * 1000)
+            let counters = SendCounters(
+                addressSendsLast24h: try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM send_log WHERE account_id = ? AND channel = ? AND address_key = ? AND sent_at > ?",
+                    arguments: [accountID, channel.rawValue, addressKey, dayAgo]) ?? 0,
+                accountSMSToday: channel == .sms
+                    ? try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM send_log WHERE account_id = ? AND channel = 'sms' AND sent_at >= ?",
+                        arguments: [accountID, midnight]) ?? 0
+                    : 0)
+            let write = try decide(&contact, open, counters)
+            let v = write.verification
+            switch write.kind {
+            case .create:
+                try db.execute(
+                    sql: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
+                    arguments: [contactID, channel.rawValue])
+                try db.execute(
+                    sql: """
+                        INSERT INTO verifications (id, account_id, contact_id, channel, method, address, address_key, locale, status,
+                            nonce, code_hash, token_key, attempts, send_count, last_sent_at, created_at, expires_at, approved_at, batch_id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        v.id, v.accountID, v.contactID, v.channel.rawValue, v.method.rawValue, v.address, v.addressKey, v.locale,
+                        v.status.rawValue, Data(v.nonce), v.codeHash, v.tokenKey.map { Data($0) }, v.attempts, v.sendCount,
+                        v.lastSentAt.millisecondsSince1970, v.createdAt.millisecondsSince1970, v.expiresAt.millisecondsSince1970,
+                        v.approvedAt?.millisecondsSince1970, v.batchID,
+                    ])
+            case .resend:
+                try Self.saveVerification(db, v)
+            }
+            try Self.insertMessage(db, write.message)
+            try db.execute(
+                sql: "INSERT INTO send_log (account_id, channel, address_key, sent_at) VALUES (?, ?, ?, ?)",
+                arguments: [accountID, channel.rawValue, v.addressKey, now.millisecondsSince1970])
+            try Self.saveContact(db, contact)
+            return write
+        }
+    }
+
+    public func verification(accountID: String, id: String) async throws -> Verification? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+                .map(SQLiteRows.verification)
+        }
+    }
+
+    public func verification(tokenKey: [UInt8]) async throws -> Verification? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)])
+                .map(SQLiteRows.verification)
+        }
+    }
+
+    public func latestMessage(verificationID: String) async throws -> OutboxMessage? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM messages WHERE verification_id = ? ORDER BY seq DESC LIMIT 1", arguments: [verificationID]
+            ).map(SQLiteRows.message)
+        }
+    }
+
+    public func updateVerification<R: Sendable>(
+        id: String, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
+    ) async throws -> R {
+        try await writer.write { db in
+            guard var verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
+                .map(SQLiteRows.verification)
+            else { throw ServiceError.notFound("verification") }
+            var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
+            let before = contact
+            let result = try change(&verification, &contact)
+            try Self.saveVerification(db, verification)
+            if let contact, contact != before { try Self.saveContact(db, contact) }
+            if verification.status != .pending {
+                try db.execute(
+                    sql: "UPDATE messages SET status = 'canceled', updated_at = ? WHERE verification_id = ? AND status = 'queued'",
+                    arguments: [now.millisecondsSince1970, verification.id])
+            }
+            return result
+        }
+    }
+
+    public func expireDue(now: Date) async throws -> Int {
+        try await writer.write { db in
+            let ms = now.millisecondsSince1970
+            let due = try Row.fetchAll(
+                db, sql: "SELECT * FROM verifications WHERE status = 'pending' AND expires_at <= ?", arguments: [ms]
+            ).map(SQLiteRows.verification)
+            for var verification in due {
+                var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
+                VerificationRules.end(&verification, as: .expired, contact: &contact)
+                try Self.saveVerification(db, verification)
+                if let contact { try Self.saveContact(db, contact) }
+            }
+            try db.execute(
+                sql: "UPDATE messages SET status = 'expired', updated_at = ? WHERE status IN ('queued', 'sending') AND expires_at <= ?",
+                arguments: [ms, ms])
+            try Self.purgeIdempotencyKeys(db, olderThan: now.addingTimeInterval(-Idempotency.retention))
+            return due.count
+        }
+    }
+
+    public func claimDueMessages(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedMessage] {
+        try await writer.write { db in
+            let ms = now.millisecondsSince1970
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.*, a.display_name AS account_name, c.name AS contact_name, v.id AS v_id
+                    FROM messages m
+                    JOIN verifications v ON v.id = m.verification_id
+                    JOIN accounts a ON a.id = m.account_id
+                    LEFT JOIN contacts c ON c.id = v.contact_id
+                    WHERE m.status IN ('queued', 'sending') AND m.next_attempt_at <= ?
+                    ORDER BY m.next_attempt_at LIMIT ?
+                    """,
+                arguments: [ms, limit])
+            var claimed: [ClaimedMessage] = []
+            for row in rows {
+                var message = SQLiteRows.message(row)
+                message.status = .sending
+                message.attempts += 1
+                message.nextAttemptAt = leaseUntil
+                message.updatedAt = now
+                try Self.saveMessage(db, message)
+                guard let verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
+                    .map(SQLiteRows.verification)
+                else { continue }
+                claimed.append(ClaimedMessage(
+                    message: message, verification: verification, accountName: row["account_name"], contactName: row["contact_name"]))
+            }
+            return claimed
+        }
+    }
+
+    public func recordDelivery(
+        messageID: String, now: Date, _ change: @escaping @Sendable (inout OutboxMessage, inout Verification, inout Contact?) -> Void
+    ) async throws {
+        try await writer.write { db in
+            guard var message = try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]).map(SQLiteRows.message),
+                var verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
+                    .map(SQLiteRows.verification)
+            else { return }
+            var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
+            let before = contact
+            change(&message, &verification, &contact)
+            message.updatedAt = now
+            try Self.saveMessage(db, message)
+            try Self.saveVerification(db, verification)
+            if let contact, contact != before { try Self.saveContact(db, contact) }
+        }
+    }
+
+    public func nextMessageDue() async throws -> Date? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM messages WHERE status IN ('queued', 'sending')")
+                .map(Date.init(millisecondsSince1970:))
+        }
+    }
+
+    public func outboxDepth() async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status IN ('queued', 'sending')") ?? 0
+        }
+    }
+
+    // MARK: Row writers
+
+    static func saveVerification(_ db: Database, _ v: Verification) throws {
+        try db.execute(
+            sql: """
+                UPDATE verifications SET status = ?, attempts = ?, send_count = ?, last_sent_at = ?, approved_at = ?
+                WHERE id = ?
+                """,
+            arguments: [v.status.rawValue, v.attempts, v.sendCount, v.lastSentAt.millisecondsSince1970, v.approvedAt?.millisecondsSince1970, v.id])
+    }
+
+    static func insertMessage(_ db: Database, _ m: OutboxMessage) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO messages (id, account_id, verification_id, channel, status, attempts, next_attempt_at, expires_at,
+                    provider_message_id, last_error_code, last_error_message, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                m.id, m.accountID, m.verificationID, m.channel.rawValue, m.status.rawValue, m.attempts,
+                m.nextAttemptAt.millisecondsSince1970, m.expiresAt.millisecondsSince1970, m.providerMessageID,
+                m.lastErrorCode, m.lastErrorMessage, m.createdAt.millisecondsSince1970, m.updatedAt.millisecondsSince1970,
+            ])
+    }
+
+    static func saveMessage(_ db: Database, _ m: OutboxMessage) throws {
+        try db.execute(
+            sql: """
+                UPDATE messages SET status = ?, attempts = ?, next_attempt_at = ?, provider_message_id = ?, last_error_code = ?,
+                    last_error_message = ?, updated_at = ?
+                WHERE id = ?
+                """,
+            arguments: [
+                m.status.rawValue, m.attempts, m.nextAttemptAt.millisecondsSince1970, m.providerMessageID, m.lastErrorCode,
+                m.lastErrorMessage, m.updatedAt.millisecondsSince1970, m.id,
+            ])
+    }
+
+    /// Writes a contact's mutable columns (its id and account never change).
+    static func saveContact(_ db: Database, _ contact: Contact) throws {
+        let assignments = SQLiteRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
+        try db.execute(
+            sql: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
+            arguments: StatementArguments(Array(SQLiteRows.contactValues(contact).dropFirst(2)) + [contact.id, contact.accountID]))
+    }
+}
