@@ -17,6 +17,8 @@ struct AppServices: Sendable {
     let verifications: VerificationService
     let templates: TemplateLibrary
     let links: LinkPageNonce
+    /// The outbox worker when it runs with the application (readiness watches it).
+    let runningWorker: OutboxWorker?
     let metrics: PrometheusCollectorRegistry
     let metricsFactory: PrometheusMetricsFactory
     let openAPIDocument: ByteBuffer

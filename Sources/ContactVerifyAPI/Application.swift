@@ -50,6 +50,7 @@ public func buildApplication(
     let services = AppServices(
         configuration: configuration, store: store, clock: clock, contacts: ContactService(store: store, clock: clock),
         verifications: verifications, templates: templates, links: LinkPageNonce(secret: secret),
+        runningWorker: configuration.runWorker ? worker : nil,
         metrics: registry, metricsFactory: metricsFactory, openAPIDocument: ByteBuffer(bytes: openAPI))
 
     let router = Router(context: AppRequestContext.self)

@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import ContactVerifyDelivery
 import Hummingbird
 import Logging
 import NIOCore
@@ -15,11 +16,14 @@ struct OperationsController {
         router.get("readyz") { _, context in
             do {
                 try await services.store.ping()
-                return try services.json(.object(["status": "ready"]))
             } catch {
                 context.logger.warning("Store not ready", metadata: ["error.type": "\(type(of: error))"])
-                return try services.json(.object(["status": "not_ready"]), status: .serviceUnavailable)
+                return try services.json(.object(["status": "not_ready", "reason": "store"]), status: .serviceUnavailable)
             }
+            if let worker = services.runningWorker, !worker.isLive() {
+                return try services.json(.object(["status": "not_ready", "reason": "worker"]), status: .serviceUnavailable)
+            }
+            return try services.json(.object(["status": "ready"]))
         }
         router.get("metrics") { _, _ in
             Response(

@@ -1,5 +1,7 @@
 import ContactVerifyCore
+import ContactVerifyDelivery
 import Hummingbird
+import Logging
 
 /// Verifications: start (or resend), read, check a code, cancel; and the admin unlock of an
 /// address that too many failed checks locked.
@@ -28,6 +30,12 @@ struct VerificationsController {
             try body.finish()
             let verification = try await services.verifications.start(
                 in: account, contactID: contactID, channel: channel ?? .email, method: method, locale: locale)
+            context.logger.info(
+                "Verification queued",
+                metadata: [
+                    "verification.id": .string(verification.id), "send.count": .stringConvertible(verification.sendCount),
+                    "to": .string(MIMEMessage.maskedAddress(verification.address, channel: verification.channel)),
+                ])
             return services.jsonReply(try await verificationJSON(verification), status: .accepted)
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// The two transports the worker sends through.
 public struct Transports: Sendable {
@@ -39,6 +40,8 @@ public final class OutboxWorker: Service, Sendable {
     private let logger: Logger
     private let metrics: any MetricsFactory
     private let wake = WakeSignal()
+    /// When the running loop last finished a pass (for readiness).
+    private let lastPass = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(
         store: any VerificationStore, secrets: VerificationSecrets, transports: Transports, templates: TemplateLibrary,
@@ -58,6 +61,13 @@ public final class OutboxWorker: Service, Sendable {
         self.metrics = metrics
     }
 
+    /// Whether the running loop finished a pass within `window` (it passes at least once a
+    /// second, so a longer silence means it is stuck or stopped).
+    public func isLive(within window: Duration = .seconds(15)) -> Bool {
+        guard let last = lastPass.withLock({ $0 }) else { return false }
+        return ContinuousClock.now - last <= window
+    }
+
     /// Wakes the worker: a message was queued.
     public func notify() { wake.signal() }
 
@@ -71,6 +81,7 @@ public final class OutboxWorker: Service, Sendable {
                 } catch {
                     logger.error("Outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
                 }
+                lastPass.withLock { $0 = .now }
                 var timeout = Duration.seconds(1)
                 if let due = try? await store.nextMessageDue() {
                     let seconds = max(0, min(1, due.timeIntervalSince(clock.now())))
@@ -112,6 +123,8 @@ public final class OutboxWorker: Service, Sendable {
         var log = logger
         log[metadataKey: "message.id"] = .string(message.id)
         log[metadataKey: "channel"] = .string(message.channel.rawValue)
+        log[metadataKey: "verification.id"] = .string(verification.id)
+        log[metadataKey: "to"] = .string(MIMEMessage.maskedAddress(verification.address, channel: verification.channel))
         let now = clock.now()
         if verification.status != .pending || now >= message.expiresAt {
             await record(message.id, outcome: verification.status == .pending ? "expired" : "canceled", log: log) { m, _, _ in
@@ -138,6 +151,7 @@ public final class OutboxWorker: Service, Sendable {
             let elapsed = (ContinuousClock.now - start).components
             Timer(label: "message_send_duration_seconds", dimensions: [("channel", message.channel.rawValue)], factory: metrics)
                 .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+            log.info("Message sent", metadata: ["attempt": .stringConvertible(message.attempts)])
             await record(message.id, outcome: "sent", log: log) { m, _, _ in
                 m.status = .sent
                 m.providerMessageID = receipt.providerMessageID
