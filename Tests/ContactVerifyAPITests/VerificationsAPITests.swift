@@ -295,4 +295,70 @@ struct VerificationsAPITests {
             #expect(fresh.status == .created)
         }
     }
+
+    @Test("the same key still in flight is 409 idempotency_key_in_use")
+    func idempotencyInFlight() async throws {
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        try await app.test { client in
+            let contact = try await Self.setUp(client)
+            let path = "/v1/accounts/acme/contacts/\(contact)/verifications"
+            let body = #"{"channel":"email"}"#
+            // Another request holds the key: claimed with this very request's fingerprint.
+            let claim = try await app.built.store.claimIdempotencyKey(
+                accountID: "acme", key: "busy", fingerprint: Idempotency.fingerprint(method: "POST", path: path, body: Array(body.utf8)),
+                now: app.clock.now(), staleAfter: Idempotency.inFlightTimeout, retention: Idempotency.retention)
+            #expect(claim == .proceed)
+            let reply = try await client.call(.post, path, body: body, headers: [.init("Idempotency-Key")!: "busy"])
+            #expect(reply.status == .conflict)
+            #expect(reply.code == "idempotency_key_in_use")
+            #expect(try await Self.status(client, contact: contact, "email") == "not_verified", "nothing was started")
+            // A claim whose process died is taken over after the in-flight timeout.
+            app.clock.advance(by: Idempotency.inFlightTimeout + 1)
+            let retried = try await client.call(.post, path, body: body, headers: [.init("Idempotency-Key")!: "busy"])
+            #expect(retried.status == .accepted)
+        }
+    }
+
+    @Test("a message claimed by a worker that crashed is sent after its lease runs out")
+    func crashedClaim() async throws {
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        try await app.test { client in
+            let contact = try await Self.setUp(client)
+            #expect(try await client.startVerification("acme", contact: contact).status == .accepted)
+            // A worker claims the message and dies before sending it.
+            let now = app.clock.now()
+            let claimed = try await app.built.store.claimDueMessages(now: now, leaseUntil: now.addingTimeInterval(60), limit: 10)
+            #expect(claimed.count == 1)
+            try await app.deliver()
+            #expect(try app.outbox.emails().isEmpty, "the lease holds the message")
+            app.clock.advance(by: 61)
+            try await app.deliver()
+            #expect(try app.outbox.emails().count == 1)
+            #expect(try app.outbox.lastCode(to: "ann@example.com").count == 6)
+        }
+    }
+
+    @Test("the message language follows the request, then the contact, then the account, then en")
+    func locales() async throws {
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        try await app.test { client in
+            _ = try await client.makeAccount("acme", region: "CN")
+            let chinese = try await client.makeContact("acme", #"{"name":"Li","email":"li@example.com","locale":"zh-CN"}"#)
+            let english = try await client.makeContact("acme", #"{"name":"Al","email":"al@example.com"}"#)
+            #expect(try await client.startVerification("acme", contact: chinese).status == .accepted)
+            #expect(try await client.startVerification("acme", contact: english, #"{"channel":"email","locale":"zh-Hans-CN"}"#).status == .accepted)
+            let other = try await client.makeContact("acme", #"{"name":"Bo","email":"bo@example.com","locale":"zh-CN"}"#)
+            #expect(try await client.startVerification("acme", contact: other, #"{"channel":"email","locale":"en"}"#).status == .accepted)
+            try await app.deliver()
+            let emails = try app.outbox.emails()
+            let text = { (to: String) in emails.first { $0.to == to }?.text ?? "" }
+            #expect(text("li@example.com").contains("验证码"))
+            #expect(text("al@example.com").contains("验证码"))
+            #expect(!text("bo@example.com").contains("验证码"))
+            #expect(text("bo@example.com").contains("code"))
+        }
+    }
 }
