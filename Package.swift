@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ContactVerifyStoreTests",
-            dependencies: ["ContactVerifyStore", "ContactVerifyCore"],
+            dependencies: ["ContactVerifyStore", "ContactVerifyCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

@@ -30,7 +30,7 @@ struct VerificationsController {
             try body.finish()
             let verification = try await services.verifications.start(
                 in: account, contactID: contactID, channel: channel ?? .email, method: method, locale: locale)
-            context.logger.info(
+            context.logger.debug(
                 "Verification queued",
                 metadata: [
                     "verification.id": .string(verification.id), "send.count": .stringConvertible(verification.sendCount),

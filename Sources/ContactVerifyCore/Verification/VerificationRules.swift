@@ -173,12 +173,7 @@ public enum VerificationRules {
             return .maxAttemptsReached
         }
         if matched {
-            verification.status = .approved
-            verification.approvedAt = now
-            address.status = .verified
-            address.verifiedAt = now
-            address.failedChecks = 0
-            address.lockedUntil = nil
+            approve(&verification, address: &address, now: now)
             contact?[channel] = address
             return .approved
         }
@@ -219,12 +214,7 @@ public enum VerificationRules {
                 end(&verification, as: .canceled, contact: &contact)
                 return .invalid
             }
-            verification.status = .approved
-            verification.approvedAt = now
-            address.status = .verified
-            address.verifiedAt = now
-            address.failedChecks = 0
-            address.lockedUntil = nil
+            approve(&verification, address: &address, now: now)
             contact?[channel] = address
             return .confirmed
         case .expired, .canceled, .maxAttemptsReached, .failed:
@@ -233,6 +223,16 @@ public enum VerificationRules {
     }
 
     // MARK: Endings
+
+    /// Approves a verification and marks its address verified, clearing failures and locks.
+    static func approve(_ verification: inout Verification, address: inout ContactAddress, now: Date) {
+        verification.status = .approved
+        verification.approvedAt = now
+        address.status = .verified
+        address.verifiedAt = now
+        address.failedChecks = 0
+        address.lockedUntil = nil
+    }
 
     /// Ends a pending verification as `status`; its address leaves `pending` if it still
     /// belongs to this verification.

@@ -151,7 +151,7 @@ public final class OutboxWorker: Service, Sendable {
             let elapsed = (ContinuousClock.now - start).components
             Timer(label: "message_send_duration_seconds", dimensions: [("channel", message.channel.rawValue)], factory: metrics)
                 .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
-            log.info("Message sent", metadata: ["attempt": .stringConvertible(message.attempts)])
+            log.debug("Message sent", metadata: ["attempt": .stringConvertible(message.attempts)])
             await record(message.id, outcome: "sent", log: log) { m, _, _ in
                 m.status = .sent
                 m.providerMessageID = receipt.providerMessageID

@@ -22,6 +22,9 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // Opening the pool switches the writer to WAL and then to synchronous=NORMAL (GRDB's
+        // WAL default), after prepareDatabase ran; the connection that commits needs FULL.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try SQLiteMigrations.migrator.migrate(pool)
         writer = GroupCommitWriter(writer: pool)
     }
