@@ -36,6 +36,7 @@ let package = Package(
         // C and C++ libraries from Debian's -dev packages
         .systemLibrary(name: "CArgon2", pkgConfig: "libargon2", providers: [.apt(["libargon2-dev"])]),
         .systemLibrary(name: "CIDN2", pkgConfig: "libidn2", providers: [.apt(["libidn2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(
             name: "CPhoneNumber",
             linkerSettings: [.linkedLibrary("phonenumber")]
@@ -65,7 +66,7 @@ let package = Package(
         .target(
             name: "ContactVerifyDelivery",
             dependencies: [
-                "ContactVerifyCore",
+                "CCurl", "ContactVerifyCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Mustache", package: "swift-mustache"),

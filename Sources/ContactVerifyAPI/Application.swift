@@ -41,7 +41,7 @@ public func buildApplication(
     let files = FileTransport(
         directory: configuration.outboxDirectory, fromName: configuration.mailFromName, fromAddress: configuration.mailFromAddress)
     let worker = OutboxWorker(
-        store: store, secrets: secrets, transports: Transports(email: files, sms: files), templates: templates, clock: clock,
+        store: store, secrets: secrets, transports: Transports(email: configuration.emailTransport ?? files, sms: configuration.smsTransport ?? files), templates: templates, clock: clock,
         publicURL: configuration.effectivePublicURL, logger: logger, metrics: metricsFactory)
     let verifications = VerificationService(
         store: store, clock: clock, policy: configuration.policy, secret: secret,

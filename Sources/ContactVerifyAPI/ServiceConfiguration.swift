@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import ContactVerifyDelivery
 import Foundation
 import Logging
 
@@ -26,6 +27,10 @@ public struct ServiceConfiguration: Sendable {
     public var hashingConcurrency: Int?
     /// Argon2 parameters for code hashes (design §4: OWASP's m = 19 MiB, t = 2, p = 1).
     public var argon2 = Argon2Parameters.owasp
+    /// The email transport; `nil` writes `.eml` files under the data folder.
+    public var emailTransport: (any MessageTransport)?
+    /// The SMS transport; `nil` appends to `sms.jsonl` under the data folder.
+    public var smsTransport: (any MessageTransport)?
     /// Whether the outbox worker runs with the application. Tests turn it off and drive the
     /// worker one pass at a time with ``OutboxWorker/runOnce()``.
     public var runWorker = true

@@ -12,14 +12,22 @@ public struct OutboundMessage: Sendable {
     public var email: RenderedEmail?
     /// The rendered SMS text, for the SMS channel.
     public var smsText: String?
+    /// Where the gateway may report delivery of this message (an unguessable per-message URL
+    /// under the public URL); gateways append their own query parameters. `nil` when reports
+    /// are not wanted.
+    public var deliveryReportURL: String?
 
     /// Creates an outbound message.
-    public init(id: String, channel: VerificationChannel, to: String, email: RenderedEmail? = nil, smsText: String? = nil) {
+    public init(
+        id: String, channel: VerificationChannel, to: String, email: RenderedEmail? = nil, smsText: String? = nil,
+        deliveryReportURL: String? = nil
+    ) {
         self.id = id
         self.channel = channel
         self.to = to
         self.email = email
         self.smsText = smsText
+        self.deliveryReportURL = deliveryReportURL
     }
 }
 
