@@ -17,6 +17,7 @@ struct AppServices: Sendable {
     let verifications: VerificationService
     let templates: TemplateLibrary
     let links: LinkPageNonce
+    let reports: DeliveryReportReference
     /// The outbox worker when it runs with the application (readiness watches it).
     let runningWorker: OutboxWorker?
     let metrics: PrometheusCollectorRegistry

@@ -37,19 +37,20 @@ public func buildApplication(
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = PrometheusMetricsFactory(registry: registry)
 
+    let reports = DeliveryReportReference(secret: secret)
     let secrets = VerificationSecrets(secret: secret, codeDigits: configuration.policy.codeDigits)
     let files = FileTransport(
         directory: configuration.outboxDirectory, fromName: configuration.mailFromName, fromAddress: configuration.mailFromAddress)
     let worker = OutboxWorker(
         store: store, secrets: secrets, transports: Transports(email: configuration.emailTransport ?? files, sms: configuration.smsTransport ?? files), templates: templates, clock: clock,
-        publicURL: configuration.effectivePublicURL, logger: logger, metrics: metricsFactory)
+        publicURL: configuration.effectivePublicURL, reports: reports, logger: logger, metrics: metricsFactory)
     let verifications = VerificationService(
         store: store, clock: clock, policy: configuration.policy, secret: secret,
         pool: HashingPool(maxConcurrent: configuration.hashingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount),
         argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify)
     let services = AppServices(
         configuration: configuration, store: store, clock: clock, contacts: ContactService(store: store, clock: clock),
-        verifications: verifications, templates: templates, links: LinkPageNonce(secret: secret),
+        verifications: verifications, templates: templates, links: LinkPageNonce(secret: secret), reports: reports,
         runningWorker: configuration.runWorker ? worker : nil,
         metrics: registry, metricsFactory: metricsFactory, openAPIDocument: ByteBuffer(bytes: openAPI))
 
@@ -59,6 +60,7 @@ public func buildApplication(
     router.add(middleware: ProblemMiddleware())
     OperationsController(services: services).register(on: router)
     LinksController(services: services).register(on: router)
+    DeliveryReportsController(services: services).register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
     AccountsController(services: services).register(on: v1)
     ContactsController(services: services).register(on: v1)

@@ -34,6 +34,7 @@ public final class OutboxWorker: Service, Sendable {
     private let templates: TemplateLibrary
     private let clock: any WallClock
     private let publicURL: String
+    private let reports: DeliveryReportReference?
     private let retry: RetrySchedule
     private let batchSize: Int
     private let lease: TimeInterval
@@ -45,7 +46,8 @@ public final class OutboxWorker: Service, Sendable {
 
     public init(
         store: any VerificationStore, secrets: VerificationSecrets, transports: Transports, templates: TemplateLibrary,
-        clock: any WallClock, publicURL: String, retry: RetrySchedule = RetrySchedule(), batchSize: Int = 64,
+        clock: any WallClock, publicURL: String, reports: DeliveryReportReference? = nil, retry: RetrySchedule = RetrySchedule(),
+        batchSize: Int = 64,
         lease: TimeInterval = 60, logger: Logger, metrics: any MetricsFactory
     ) {
         self.store = store
@@ -54,6 +56,7 @@ public final class OutboxWorker: Service, Sendable {
         self.templates = templates
         self.clock = clock
         self.publicURL = publicURL
+        self.reports = reports
         self.retry = retry
         self.batchSize = batchSize
         self.lease = lease
@@ -153,7 +156,8 @@ public final class OutboxWorker: Service, Sendable {
                 .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
             log.debug("Message sent", metadata: ["attempt": .stringConvertible(message.attempts)])
             await record(message.id, outcome: "sent", log: log) { m, _, _ in
-                m.status = .sent
+                // A delivery report may have arrived before this record.
+                if m.status != .delivered && m.status != .undelivered { m.status = .sent }
                 m.providerMessageID = receipt.providerMessageID
                 m.lastErrorCode = nil
                 m.lastErrorMessage = nil
@@ -222,7 +226,9 @@ public final class OutboxWorker: Service, Sendable {
         case .email:
             return OutboundMessage(id: item.message.id, channel: .email, to: v.address, email: try templates.email(v.method, locale: locale, context: context), smsText: nil)
         case .sms:
-            return OutboundMessage(id: item.message.id, channel: .sms, to: v.address, email: nil, smsText: try templates.sms(v.method, locale: locale, context: context))
+            return OutboundMessage(
+                id: item.message.id, channel: .sms, to: v.address, smsText: try templates.sms(v.method, locale: locale, context: context),
+                deliveryReportURL: reports.map { "\(publicURL)/v1/delivery-reports/\($0.make(messageID: item.message.id))" })
         }
     }
 }
