@@ -38,10 +38,11 @@ final class ServiceProcess: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Starts `serve` on port 0 and waits until the log names the bound address.
-    func start() throws {
+    /// Starts `serve` (on `port`, 0 for one the kernel picks, with `arguments` added) and waits
+    /// until the log names the bound address.
+    func start(port: Int = 0, arguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--port", "0", "--data-dir", dataDirectory, "--resources-dir", Self.packageRoot]
+        process.arguments = ["serve", "--port", String(port), "--data-dir", dataDirectory, "--resources-dir", Self.packageRoot] + arguments
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
@@ -52,6 +53,8 @@ final class ServiceProcess: @unchecked Sendable {
             log.append(chunk)
             if let range = log.range(of: marker), let end = log[range.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
                 baseURL = "http://" + String(decoding: log[range.upperBound..<end], as: UTF8.self)
+                // Keep reading, so a chatty server never blocks on a full pipe.
+                errorPipe.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
                 return
             }
         }

@@ -1,0 +1,227 @@
+import Foundation
+import Testing
+
+/// A real Kannel gateway (bearerbox + smsbox) with its fake SMSC, on free loopback ports in a
+/// temporary folder; see real-servers.md. `received()` reads what the fake SMSC got.
+final class KannelServer: @unchecked Sendable {
+    static let bearerbox = "/usr/sbin/bearerbox"
+    static let smsbox = "/usr/sbin/smsbox"
+    static let fakesmsc = "/usr/lib/kannel/test/fakesmsc"
+    static let username = "cv"
+    static let password = "cv-secret"
+    static let adminPassword = "admin-secret"
+
+    let directory: String
+    let adminPort: Int
+    let boxPort: Int
+    let sendsmsPort: Int
+    let smscPort: Int
+    private var bearer: Process?
+    private var box: Process?
+    private var smsc: Process?
+    private var smscRuns = 0
+
+    /// The sendsms URL for `--sms-url`.
+    var sendsmsURL: String { "http://127.0.0.1:\(sendsmsPort)/cgi-bin/sendsms" }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cv-kannel-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let ports = try FreePort.several(4)
+        (adminPort, boxPort, sendsmsPort, smscPort) = (ports[0], ports[1], ports[2], ports[3])
+        // A blank line ends a group in kannel.conf.
+        let configuration = """
+            group = core
+            admin-port = \(adminPort)
+            admin-password = \(Self.adminPassword)
+            status-password = \(Self.adminPassword)
+            admin-allow-ip = 127.0.0.1
+            smsbox-port = \(boxPort)
+            box-allow-ip = 127.0.0.1
+            log-file = "\(directory)/bearerbox.log"
+            log-level = 1
+            store-type = file
+            store-location = "\(directory)/store"
+            dlr-storage = internal
+
+            group = smsc
+            smsc = fake
+            smsc-id = fake
+            host = 127.0.0.1
+            port = \(smscPort)
+            connect-allow-ip = 127.0.0.1
+
+            group = smsbox
+            bearerbox-host = 127.0.0.1
+            sendsms-port = \(sendsmsPort)
+            global-sender = 12345
+            log-file = "\(directory)/smsbox.log"
+            log-level = 1
+
+            group = sendsms-user
+            username = \(Self.username)
+            password = \(Self.password)
+            max-messages = 3
+            concatenation = true
+
+            group = sms-service
+            keyword = default
+            text = "ok"
+
+            """
+        try configuration.write(toFile: configurationPath, atomically: true, encoding: .utf8)
+    }
+
+    private var configurationPath: String { directory + "/kannel.conf" }
+
+    /// Starts bearerbox, the fake SMSC and smsbox, and waits until the SMSC is online.
+    func start() async throws {
+        try await startBearerbox()
+        try startSMSC()
+        try startSmsbox()
+        try await waitFor(FreePort.accepts(sendsmsPort), "smsbox's sendsms port")
+        try await waitForSMSC(online: true)
+    }
+
+    func startBearerbox() async throws {
+        try? FileManager.default.removeItem(atPath: directory + "/bearerbox.pid")
+        bearer = try run(Self.bearerbox, ["-p", directory + "/bearerbox.pid", configurationPath], log: "bearerbox.out")
+        try await waitFor(FreePort.accepts(adminPort) && FreePort.accepts(smscPort), "bearerbox's ports")
+    }
+
+    func startSmsbox() throws {
+        try? FileManager.default.removeItem(atPath: directory + "/smsbox.pid")
+        box = try run(Self.smsbox, ["-p", directory + "/smsbox.pid", configurationPath], log: "smsbox.out")
+    }
+
+    /// Starts a fake SMSC; its debug lines go to `fakesmsc-<n>.log`.
+    func startSMSC() throws {
+        smscRuns += 1
+        smsc = try run(
+            Self.fakesmsc, ["-H", "127.0.0.1", "-r", String(smscPort), "-m", "0", "-v", "0", "-D", "receive", "100 200 text unused"],
+            log: "fakesmsc-\(smscRuns).log")
+    }
+
+    /// Stops the fake SMSC (bearerbox then queues messages for it).
+    func stopSMSC() async throws {
+        stop(smsc)
+        smsc = nil
+        try await waitForSMSC(online: false)
+    }
+
+    func stop() {
+        for process in [box, smsc, bearer] { stop(process) }
+        box = nil
+        smsc = nil
+        bearer = nil
+    }
+
+    /// Every message the fake SMSCs received: (receiver, text).
+    func received() -> [(to: String, text: String)] {
+        (1...max(1, smscRuns)).flatMap { run -> [(to: String, text: String)] in
+            guard let log = try? String(contentsOfFile: directory + "/fakesmsc-\(run).log", encoding: .utf8) else { return [] }
+            return log.split(separator: "\n").compactMap { line in
+                // DEBUG: Got message 1: <12345 +15551234567 text Your code is 123456>
+                guard let open = line.range(of: "Got message "), let start = line[open.upperBound...].firstIndex(of: "<"),
+                    line.hasSuffix(">")
+                else { return nil }
+                let fields = line[line.index(after: start)..<line.index(before: line.endIndex)].split(separator: " ", maxSplits: 3)
+                guard fields.count == 4 else { return nil }
+                return (String(fields[1]), String(fields[3]))
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func waitForSMSC(online: Bool) async throws {
+        try await waitFor(
+            {
+                guard let status = try? String(
+                    contentsOf: URL(string: "http://127.0.0.1:\(adminPort)/status.txt?password=\(Self.adminPassword)")!, encoding: .utf8)
+                else { return false }
+                let line = status.split(separator: "\n").first { $0.contains("fake") } ?? ""
+                return line.contains("online") == online
+            }(), online ? "the SMSC online" : "the SMSC offline")
+    }
+
+    private func run(_ path: String, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        FileManager.default.createFile(atPath: directory + "/" + log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// Kills a process outright: Kannel's boxes may take many seconds to shut down gracefully,
+    /// and nothing of theirs needs to survive a test.
+    private func stop(_ process: Process?) {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// Waits until `condition` holds, checking every 20 ms for at most `seconds`: for servers and
+/// processes outside the test's control, whose readiness cannot be awaited directly.
+func waitFor(_ condition: @autoclosure () throws -> Bool, _ what: String, seconds: Double = 20) async throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw WaitTimeout(what: what)
+}
+
+struct WaitTimeout: Error { var what: String }
+
+/// Loopback ports.
+enum FreePort {
+    /// `count` distinct ports that were free a moment ago.
+    static func several(_ count: Int) throws -> [Int] {
+        var sockets: [Int32] = []
+        defer { sockets.forEach { close($0) } }
+        var ports: [Int] = []
+        for _ in 0..<count {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+                }
+            }
+            guard bound else { throw WaitTimeout(what: "a free port") }
+            sockets.append(fd)
+            ports.append(Int(UInt16(bigEndian: address.sin_port)))
+        }
+        return ports
+    }
+
+    /// Whether something accepts TCP connections on the loopback `port`.
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
