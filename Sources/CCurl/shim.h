@@ -44,4 +44,20 @@ static inline CURLMcode cv_curl_multi_setopt_long(CURLM *handle, CURLMoption opt
     return curl_multi_setopt(handle, option, value);
 }
 
+static inline CURLcode cv_curl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+/* Called once the connection is established or reused (TLS included), just before the
+   request goes out: a failure after this point may have reached the server. */
+static inline CURLcode cv_curl_easy_setopt_prereq_callback(
+    CURL *handle, int (*callback)(void *, char *, char *, int, int)) {
+    return curl_easy_setopt(handle, CURLOPT_PREREQFUNCTION, callback);
+}
+
+/* Macros Swift does not import (casts). */
+static const long cv_CURLAUTH_BASIC = (long)CURLAUTH_BASIC;
+static const long cv_CURL_GLOBAL_DEFAULT = CURL_GLOBAL_DEFAULT;
+static const int cv_CURL_PREREQFUNC_OK = CURL_PREREQFUNC_OK;
+
 #endif
