@@ -47,7 +47,8 @@ public func buildApplication(
     let verifications = VerificationService(
         store: store, clock: clock, policy: configuration.policy, secret: secret,
         pool: HashingPool(maxConcurrent: configuration.hashingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount),
-        argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify)
+        argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify,
+        metrics: metricsFactory)
     let services = AppServices(
         configuration: configuration, store: store, clock: clock, contacts: ContactService(store: store, clock: clock),
         verifications: verifications, templates: templates, links: LinkPageNonce(secret: secret), reports: reports,

@@ -54,6 +54,21 @@ struct VerificationsAPITests {
             let again = try await client.startVerification("acme", contact: contact)
             #expect(again.status == .conflict)
             #expect(again.code == "already_verified")
+
+            // Prometheus text: `name{labels} value`, values compared as numbers.
+            let metrics = try await client.call(.get, "/metrics", key: "").text
+            let samples = Dictionary(
+                metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, Double)? in
+                    guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+                    return (String(line[..<space]), value)
+                }, uniquingKeysWith: { $1 })
+            let expected: [String: Double] = [
+                #"verifications_total{event="started"}"#: 1, #"verifications_total{event="approved"}"#: 1,
+                #"messages_total{outcome="sent"}"#: 1, "outbox_depth": 0, "hashing_jobs_running": 0, "hashing_jobs_waiting": 0,
+            ]
+            for (name, value) in expected {
+                #expect(samples[name] == value, "\(name)")
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import ContactVerifyCore
 import ContactVerifyDelivery
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import Prometheus
 
@@ -26,7 +27,10 @@ struct OperationsController {
             return try services.json(.object(["status": "ready"]))
         }
         router.get("metrics") { _, _ in
-            Response(
+            let load = services.verifications.hashingLoad
+            Gauge(label: "hashing_jobs_running", factory: services.metricsFactory).record(load.running)
+            Gauge(label: "hashing_jobs_waiting", factory: services.metricsFactory).record(load.waiting)
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: services.metrics.emitToBuffer())))
         }

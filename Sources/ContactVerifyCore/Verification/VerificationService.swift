@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 
 /// Starts, checks, cancels and confirms verifications (design §3–4).
@@ -20,11 +21,13 @@ public struct VerificationService: Sendable {
     let resolveLocale: @Sendable ([String?]) -> String
     /// Called after a message was queued, to wake the outbox worker.
     let onEnqueue: @Sendable () -> Void
+    /// Where `verifications_total{event}` is counted.
+    let metrics: any MetricsFactory
 
     public init(
         store: any FullStore, clock: any WallClock, policy: VerificationPolicy, secret: ServerSecret, pool: HashingPool,
         argon2: Argon2Parameters = .owasp, resolveLocale: @escaping @Sendable ([String?]) -> String,
-        onEnqueue: @escaping @Sendable () -> Void
+        onEnqueue: @escaping @Sendable () -> Void, metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.store = store
         self.clock = clock
@@ -34,7 +37,16 @@ public struct VerificationService: Sendable {
         self.pool = pool
         self.resolveLocale = resolveLocale
         self.onEnqueue = onEnqueue
+        self.metrics = metrics
     }
+
+    /// Counts one event of a verification's life (`started`, `resent`, `approved`, …).
+    func count(_ event: String) {
+        Counter(label: "verifications_total", dimensions: [("event", event)], factory: metrics).increment()
+    }
+
+    /// Argon2 jobs running and waiting now, for the hashing-queue gauges.
+    public var hashingLoad: (running: Int, waiting: Int) { (pool.running, pool.waiting) }
 
     // MARK: Start and resend
 
@@ -59,6 +71,7 @@ public struct VerificationService: Sendable {
                         contact: &contact, open: open, counters: counters, request: request, prepared: secret, policy: policy, now: clock.now())
                 }
                 onEnqueue()
+                count(write.kind == .create ? "started" : "resent")
                 return write.verification
             } catch is VerificationRules.SecretNeeded {
                 guard prepared == nil else { throw ServiceError(.unavailable, code: "internal_error", detail: "Could not prepare a secret.") }
@@ -110,6 +123,7 @@ public struct VerificationService: Sendable {
         let outcome = try await store.updateVerification(id: verification.id, now: now) { v, contact in
             VerificationRules.check(&v, contact: &contact, matched: matched, policy: policy, now: now)
         }
+        count(Self.event(outcome))
         switch outcome {
         case .approved:
             return try await store.verification(accountID: account.id, id: verification.id) ?? verification
@@ -130,6 +144,16 @@ public struct VerificationService: Sendable {
             throw ServiceError(.gone, code: "verification_canceled", detail: "The verification was canceled.")
         case .notPending:
             throw ServiceError(.gone, code: "verification_not_pending", detail: "The verification is no longer pending.")
+        }
+    }
+
+    private static func event(_ outcome: CheckOutcome) -> String {
+        switch outcome {
+        case .approved: "approved"
+        case .mismatch: "code_mismatch"
+        case .maxAttemptsReached: "max_attempts_reached"
+        case .addressLocked: "address_locked"
+        case .expired, .canceled, .notPending: "check_not_pending"
         }
     }
 
@@ -173,6 +197,7 @@ public struct VerificationService: Sendable {
         let outcome = try await store.updateVerification(id: verification.id, now: now) { v, contact in
             VerificationRules.confirmLink(&v, contact: &contact, now: now)
         }
+        if outcome == .confirmed { count("approved") }
         return (outcome, verification)
     }
 
