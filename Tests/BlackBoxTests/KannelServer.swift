@@ -150,7 +150,9 @@ final class KannelServer: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        FileManager.default.createFile(atPath: directory + "/" + log, contents: nil)
+        guard FileManager.default.createFile(atPath: directory + "/" + log, contents: nil) else {
+            throw WaitTimeout(what: "a log file in \(directory)")
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + log))
         process.standardOutput = handle
         process.standardError = handle
