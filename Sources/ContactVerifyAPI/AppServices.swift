@@ -15,6 +15,9 @@ struct AppServices: Sendable {
     let clock: any WallClock
     let contacts: ContactService
     let verifications: VerificationService
+    let batches: BatchService
+    /// Wakes the batch runner.
+    let onBatchCreated: @Sendable () -> Void
     let templates: TemplateLibrary
     let links: LinkPageNonce
     let reports: DeliveryReportReference

@@ -17,6 +17,8 @@ public struct BuiltApplication: Sendable {
     /// The outbox worker. It runs with the application unless
     /// ``ServiceConfiguration/runWorker`` is off; then tests drive it with `runOnce()`.
     public let worker: OutboxWorker
+    /// The batch service; tests drive it with `runOnce(limit:)` when the background runners are off.
+    public let batches: BatchService
     /// Re-derives the secrets messages carry (tests read codes through it, as a recipient would).
     public let secrets: VerificationSecrets
 }
@@ -49,9 +51,11 @@ public func buildApplication(
         pool: HashingPool(maxConcurrent: configuration.hashingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount),
         argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify,
         metrics: metricsFactory)
+    let batches = BatchService(store: store, verifications: verifications, clock: clock)
+    let batchRunner = BatchRunner(batches: batches, ratePerSecond: configuration.batchRatePerSecond, logger: logger)
     let services = AppServices(
         configuration: configuration, store: store, clock: clock, contacts: ContactService(store: store, clock: clock),
-        verifications: verifications, templates: templates, links: LinkPageNonce(secret: secret), reports: reports,
+        verifications: verifications, batches: batches, onBatchCreated: batchRunner.notify, templates: templates, links: LinkPageNonce(secret: secret), reports: reports,
         runningWorker: configuration.runWorker ? worker : nil,
         metrics: registry, metricsFactory: metricsFactory, openAPIDocument: ByteBuffer(bytes: openAPI))
 
@@ -66,13 +70,14 @@ public func buildApplication(
     AccountsController(services: services).register(on: v1)
     ContactsController(services: services).register(on: v1)
     VerificationsController(services: services).register(on: v1)
+    BatchesController(services: services).register(on: v1)
 
     let application = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "contact-verify"),
-        services: configuration.runWorker ? [worker] : [],
+        services: configuration.runWorker ? [worker, batchRunner] : [],
         logger: logger)
-    return BuiltApplication(application: application, store: store, worker: worker, secrets: secrets)
+    return BuiltApplication(application: application, store: store, worker: worker, batches: batches, secrets: secrets)
 }
 
 /// The configured server secret, or the one generated once into the data folder.

@@ -31,8 +31,11 @@ public struct ServiceConfiguration: Sendable {
     public var emailTransport: (any MessageTransport)?
     /// The SMS transport; `nil` appends to `sms.jsonl` under the data folder.
     public var smsTransport: (any MessageTransport)?
-    /// Whether the outbox worker runs with the application. Tests turn it off and drive the
-    /// worker one pass at a time with ``OutboxWorker/runOnce()``.
+    /// Verifications a batch starts per second (pacing for gateways' rate limits).
+    public var batchRatePerSecond = 50
+    /// Whether the background workers (the outbox worker and the batch runner) run with the
+    /// application. Tests turn them off and drive them one pass at a time with
+    /// ``OutboxWorker/runOnce()`` and ``BatchService/runOnce(limit:)``.
     public var runWorker = true
 
     public init() {}

@@ -37,6 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("hashing-concurrency"), help: "Argon2 jobs at once; more wait in a bounded queue, then get 503. (env: CONTACT_VERIFY_HASHING_CONCURRENCY; default: one per core)")
     var hashingConcurrency: Int?
 
+    @Option(name: .customLong("batch-rate"), help: "Verifications a batch starts per second, to respect gateways' rate limits. (env: CONTACT_VERIFY_BATCH_RATE; default: 50)")
+    var batchRate: Int?
+
     func run() async throws {
         let settings = try store.settings()
         var configuration = ServiceConfiguration()
@@ -59,6 +62,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.hashingConcurrency = try settings.int("hashing-concurrency", hashingConcurrency)
         if let concurrency = configuration.hashingConcurrency, !(1...256).contains(concurrency) {
             throw ValidationError("--hashing-concurrency must be 1–256.")
+        }
+        if let rate = try settings.int("batch-rate", batchRate) {
+            guard (1...100_000).contains(rate) else { throw ValidationError("--batch-rate must be 1–100000.") }
+            configuration.batchRatePerSecond = rate
         }
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel

@@ -85,8 +85,9 @@ final class KannelServer: @unchecked Sendable {
 
     func startBearerbox() async throws {
         try? FileManager.default.removeItem(atPath: directory + "/bearerbox.pid")
-        bearer = try run(Self.bearerbox, ["-p", directory + "/bearerbox.pid", configurationPath], log: "bearerbox.out")
-        try await waitFor(FreePort.accepts(adminPort) && FreePort.accepts(smscPort), "bearerbox's ports")
+        let process = try run(Self.bearerbox, ["-p", directory + "/bearerbox.pid", configurationPath], log: "bearerbox.out")
+        bearer = process
+        try await waitFor(try running(process, log: "bearerbox.out") && FreePort.accepts(adminPort) && FreePort.accepts(smscPort), "bearerbox's ports")
     }
 
     func startSmsbox() throws {
@@ -114,6 +115,7 @@ final class KannelServer: @unchecked Sendable {
         box = nil
         smsc = nil
         bearer = nil
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Every message the fake SMSCs received: (receiver, text).
@@ -133,6 +135,15 @@ final class KannelServer: @unchecked Sendable {
     }
 
     // MARK: Helpers
+
+    /// Whether `process` still runs; throws with the end of its log if it exited.
+    private func running(_ process: Process, log: String) throws -> Bool {
+        guard process.isRunning else {
+            let text = (try? String(contentsOfFile: directory + "/" + log, encoding: .utf8)) ?? ""
+            throw KannelExited(log: String(text.suffix(2000)))
+        }
+        return true
+    }
 
     private func waitForSMSC(online: Bool) async throws {
         try await waitFor(
@@ -170,7 +181,6 @@ final class KannelServer: @unchecked Sendable {
 
     deinit {
         stop()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 }
 
@@ -187,6 +197,9 @@ func waitFor(_ condition: @autoclosure () throws -> Bool, _ what: String, second
 }
 
 struct WaitTimeout: Error { var what: String }
+
+/// A Kannel box exited during start-up; `log` is the end of its output.
+struct KannelExited: Error { var log: String }
 
 /// Loopback ports.
 enum FreePort {

@@ -20,6 +20,8 @@ struct DeliveryReportsTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         let messageID = try #require(object["id"] as? String)
         let reference = DeliveryReportReference(secret: try #require(ServerSecret(hex: secretHex))).make(messageID: messageID)
+        // The URL the gateway is given (the file transport records it) carries that reference.
+        #expect(object["reportUrl"] as? String == "http://127.0.0.1:8080/v1/delivery-reports/\(reference)")
         return (id, reference)
     }
 

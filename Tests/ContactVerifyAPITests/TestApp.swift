@@ -35,6 +35,11 @@ struct TestApp {
         try await built.worker.drain()
     }
 
+    /// Works through every pending batch item, as the batch runner would.
+    func runBatches() async throws {
+        while try await built.batches.runOnce(limit: 500) > 0 {}
+    }
+
     /// The folder the file transport writes to.
     var outboxDirectory: String { dataDirectory + "/outbox" }
 

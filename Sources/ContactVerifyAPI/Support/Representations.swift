@@ -75,6 +75,28 @@ enum Representation {
         ])
     }
 
+    static func batch(_ b: Batch, counts: BatchCounts) -> JSONValue {
+        .object([
+            "id": .string(b.id),
+            "status": .string(b.status.rawValue),
+            "channel": .string(b.channel.rawValue),
+            "method": .string(b.method.rawValue),
+            "total": .int(b.total),
+            "counts": .object(JSONObject(uniqueKeysWithValues: BatchCounts.Bucket.allCases.map { ($0.rawValue, .int(counts[$0])) })),
+            "createdAt": .date(b.createdAt),
+            "completedAt": .date(b.completedAt),
+        ])
+    }
+
+    static func batchItem(_ item: BatchItem) -> JSONValue {
+        .object([
+            "contactId": .string(item.contactID),
+            "outcome": .string(item.outcome.rawValue),
+            "verificationId": .nullable(item.verificationID),
+            "error": item.errorCode.map { .object(["code": .string($0), "message": .string(item.errorMessage ?? "")]) } ?? .null,
+        ])
+    }
+
     static func page<T>(_ page: Page<T>, _ item: (T) -> JSONValue) -> JSONValue {
         .object([
             "items": .array(page.items.map(item)),

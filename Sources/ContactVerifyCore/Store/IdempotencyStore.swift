@@ -49,5 +49,5 @@ public enum Idempotency {
 }
 
 /// Everything the service keeps: accounts, keys and contacts, verifications and the outbox,
-/// and idempotency records.
-public typealias ServiceStore = Store & VerificationStore & IdempotencyStore
+/// batches, and idempotency records.
+public typealias ServiceStore = Store & VerificationStore & BatchStore & IdempotencyStore

@@ -20,11 +20,14 @@ public struct VerificationWrite: Sendable {
     public var kind: Kind
     public var verification: Verification
     public var message: OutboxMessage
+    /// The batch this start belongs to; the store marks that batch's item in the same transaction.
+    public var batchID: String?
 
-    public init(kind: Kind, verification: Verification, message: OutboxMessage) {
+    public init(kind: Kind, verification: Verification, message: OutboxMessage, batchID: String? = nil) {
         self.kind = kind
         self.verification = verification
         self.message = message
+        self.batchID = batchID
     }
 }
 

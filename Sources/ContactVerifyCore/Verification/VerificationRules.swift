@@ -112,7 +112,7 @@ public enum VerificationRules {
             }
             resend.sendCount += 1
             resend.lastSentAt = now
-            return VerificationWrite(kind: .resend, verification: resend, message: message(for: resend, now: now))
+            return VerificationWrite(kind: .resend, verification: resend, message: message(for: resend, now: now), batchID: request.batchID)
         }
 
         guard let prepared, (request.method == .code) == (prepared.codeHash != nil) else { throw SecretNeeded() }
@@ -122,7 +122,7 @@ public enum VerificationRules {
             nonce: prepared.nonce, codeHash: prepared.codeHash, tokenKey: prepared.tokenKey, lastSentAt: now,
             createdAt: now, expiresAt: now.addingTimeInterval(policy.lifetime(of: request.method)), batchID: request.batchID)
         contact[channel.addressChannel]?.status = .pending
-        return VerificationWrite(kind: .create, verification: verification, message: message(for: verification, now: now))
+        return VerificationWrite(kind: .create, verification: verification, message: message(for: verification, now: now), batchID: request.batchID)
     }
 
     static func checkSendCaps(counters: SendCounters, channel: VerificationChannel, account: Account, policy: VerificationPolicy, now: Date) throws {

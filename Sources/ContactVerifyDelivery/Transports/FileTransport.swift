@@ -7,7 +7,7 @@ import Foundation
 /// - Email: `<directory>/email/<message id>.eml`, the complete MIME message. It is written to
 ///   a temporary file, fsynced, then renamed into place (and the folder fsynced), so a reader
 ///   never sees half a message; delivering the same id again replaces the file (idempotent).
-/// - SMS: one JSON line `{"id":…,"to":…,"text":…,"at":"<RFC 3339>"}` appended to
+/// - SMS: one JSON line `{"id":…,"to":…,"text":…,"reportUrl":…,"at":"<RFC 3339>"}` appended to
 ///   `<directory>/sms.jsonl` in a single `write`, under a lock, then fsynced.
 ///
 /// Files are created `0600` and folders `0700`: they hold live codes and links. The blocking
@@ -65,7 +65,7 @@ public final class FileTransport: MessageTransport {
             guard let text = message.smsText else {
                 throw DeliveryError(kind: .permanent, code: "missing_content", message: "SMS message without text")
             }
-            let line = Self.jsonLine(id: message.id, to: message.to, text: text, at: Date())
+            let line = Self.jsonLine(id: message.id, to: message.to, text: text, reportURL: message.deliveryReportURL, at: Date())
             return try await Self.offloaded { self.appendSMS(line) }.get()
         }
     }
@@ -122,9 +122,11 @@ public final class FileTransport: MessageTransport {
         }
     }
 
-    /// `{"id":…,"to":…,"text":…,"at":…}` and a newline.
-    static func jsonLine(id: String, to: String, text: String, at date: Date) -> String {
+    /// `{"id":…,"to":…,"text":…,"reportUrl":…,"at":…}` and a newline; `reportUrl` (where a
+    /// gateway would report delivery, so it can be tried by hand) only when there is one.
+    static func jsonLine(id: String, to: String, text: String, reportURL: String? = nil, at date: Date) -> String {
         "{\"id\":\(jsonString(id)),\"to\":\(jsonString(to)),\"text\":\(jsonString(text)),"
+            + (reportURL.map { "\"reportUrl\":\(jsonString($0))," } ?? "")
             + "\"at\":\(jsonString(UTCDate.rfc3339(date)))}\n"
     }
 

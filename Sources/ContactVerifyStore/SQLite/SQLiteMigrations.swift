@@ -139,6 +139,37 @@ enum SQLiteMigrations {
                 CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
                 """)
         }
+        migrator.registerMigration("v4-batches") { db in
+            try db.execute(sql: """
+                CREATE TABLE batches (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),
+                    method TEXT NOT NULL CHECK (method IN ('code', 'link')),
+                    status TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+                    total INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    completed_at INTEGER
+                ) STRICT;
+                CREATE INDEX batches_running ON batches(seq) WHERE status = 'running';
+
+                -- One row per distinct contact; status 'pending' until the runner has worked on it.
+                CREATE TABLE batch_items (
+                    batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    contact_id TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'done')),
+                    outcome TEXT,
+                    verification_id TEXT,
+                    error_code TEXT,
+                    error_message TEXT,
+                    PRIMARY KEY (batch_id, contact_id)
+                ) STRICT, WITHOUT ROWID;
+                CREATE UNIQUE INDEX batch_items_by_position ON batch_items(batch_id, position);
+                CREATE INDEX batch_items_pending ON batch_items(batch_id, position) WHERE status = 'pending';
+                """)
+        }
         return migrator
     }
 }

@@ -85,4 +85,12 @@ enum SQLiteRows {
             providerMessageID: row["provider_message_id"], lastErrorCode: row["last_error_code"],
             lastErrorMessage: row["last_error_message"], createdAt: date(row, "created_at")!, updatedAt: date(row, "updated_at")!)
     }
+
+    static func batch(_ row: Row) -> Batch {
+        Batch(
+            id: row["id"], accountID: row["account_id"], channel: VerificationChannel(rawValue: row["channel"]) ?? .email,
+            method: VerificationMethod(rawValue: row["method"]) ?? .link, status: Batch.Status(rawValue: row["status"]) ?? .running,
+            total: row["total"], createdAt: Date(millisecondsSince1970: row["created_at"]),
+            completedAt: (row["completed_at"] as Int64?).map(Date.init(millisecondsSince1970:)))
+    }
 }

@@ -54,6 +54,11 @@ extension SQLiteStore: VerificationStore {
                 sql: "INSERT INTO send_log (account_id, channel, address_key, sent_at) VALUES (?, ?, ?, ?)",
                 arguments: [accountID, channel.rawValue, v.addressKey, now.millisecondsSince1970])
             try Self.saveContact(db, contact)
+            if let batchID = write.batchID {
+                try db.execute(
+                    sql: "UPDATE batch_items SET status = 'done', outcome = 'queued', verification_id = ? WHERE batch_id = ? AND contact_id = ?",
+                    arguments: [v.id, batchID, contactID])
+            }
             return write
         }
     }
