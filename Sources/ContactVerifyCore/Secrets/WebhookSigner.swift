@@ -17,6 +17,11 @@ public struct WebhookSigner: Sendable {
         self.key = Array(key)
     }
 
+    /// A signer keyed with raw bytes (for a callback secret that is not in `whsec_` form).
+    public init(key: [UInt8]) {
+        self.key = key
+    }
+
     /// The `webhook-signature` value for one delivery.
     public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
         var message = Array("\(id).\(timestamp).".utf8)

@@ -49,5 +49,5 @@ public enum Idempotency {
 }
 
 /// Everything the service keeps: accounts, keys and contacts, verifications and the outbox,
-/// batches, and idempotency records.
-public typealias ServiceStore = Store & VerificationStore & BatchStore & IdempotencyStore
+/// batches, events, and idempotency records.
+public typealias ServiceStore = Store & VerificationStore & BatchStore & EventStore & IdempotencyStore

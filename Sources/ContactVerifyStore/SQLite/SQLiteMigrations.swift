@@ -170,6 +170,25 @@ enum SQLiteMigrations {
                 CREATE INDEX batch_items_pending ON batch_items(batch_id, position) WHERE status = 'pending';
                 """)
         }
+        migrator.registerMigration("v5-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    type TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'delivered', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX events_due ON events(next_attempt_at) WHERE status IN ('queued', 'sending');
+                CREATE INDEX events_by_account ON events(account_id, seq);
+                """)
+        }
         return migrator
     }
 }

@@ -93,4 +93,11 @@ enum SQLiteRows {
             total: row["total"], createdAt: Date(millisecondsSince1970: row["created_at"]),
             completedAt: (row["completed_at"] as Int64?).map(Date.init(millisecondsSince1970:)))
     }
+
+    static func event(_ row: Row) -> Event {
+        Event(
+            id: row["id"], accountID: row["account_id"], type: row["type"], payload: Array(row["payload"] as Data),
+            status: Event.Status(rawValue: row["status"]) ?? .failed, attempts: row["attempts"],
+            nextAttemptAt: date(row, "next_attempt_at")!, lastError: row["last_error"], createdAt: date(row, "created_at")!)
+    }
 }

@@ -130,6 +130,9 @@ extension SQLiteStore: BatchStore {
                 try db.execute(
                     sql: "UPDATE batches SET status = 'completed', completed_at = ? WHERE id = ?",
                     arguments: [now.millisecondsSince1970, batch.id])
+                try Self.enqueueEvent(
+                    db, accountID: batch.accountID, type: "batch.completed", now: now,
+                    data: ["batchId": batch.id, "channel": batch.channel.rawValue, "method": batch.method.rawValue, "total": batch.total])
             }
             return done.map { var b = $0; b.status = .completed; b.completedAt = now; return b }
         }

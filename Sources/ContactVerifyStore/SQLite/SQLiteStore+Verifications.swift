@@ -47,7 +47,7 @@ extension SQLiteStore: VerificationStore {
                         v.approvedAt?.millisecondsSince1970, v.batchID,
                     ])
             case .resend:
-                try Self.saveVerification(db, v)
+                try Self.saveVerification(db, v, now: now)
             }
             try Self.insertMessage(db, write.message)
             try db.execute(
@@ -95,7 +95,7 @@ extension SQLiteStore: VerificationStore {
             var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
             let before = contact
             let result = try change(&verification, &contact)
-            try Self.saveVerification(db, verification)
+            try Self.saveVerification(db, verification, now: now)
             if let contact, contact != before { try Self.saveContact(db, contact) }
             if verification.status != .pending {
                 try db.execute(
@@ -115,7 +115,7 @@ extension SQLiteStore: VerificationStore {
             for var verification in due {
                 var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
                 VerificationRules.end(&verification, as: .expired, contact: &contact)
-                try Self.saveVerification(db, verification)
+                try Self.saveVerification(db, verification, now: now)
                 if let contact { try Self.saveContact(db, contact) }
             }
             try db.execute(
@@ -172,7 +172,7 @@ extension SQLiteStore: VerificationStore {
             change(&message, &verification, &contact)
             message.updatedAt = now
             try Self.saveMessage(db, message)
-            try Self.saveVerification(db, verification)
+            try Self.saveVerification(db, verification, now: now)
             if let contact, contact != before { try Self.saveContact(db, contact) }
         }
     }
@@ -192,7 +192,16 @@ extension SQLiteStore: VerificationStore {
 
     // MARK: Row writers
 
-    static func saveVerification(_ db: Database, _ v: Verification) throws {
+    static func saveVerification(_ db: Database, _ v: Verification, now: Date) throws {
+        let previous = try String.fetchOne(db, sql: "SELECT status FROM verifications WHERE id = ?", arguments: [v.id])
+        if previous == VerificationStatus.pending.rawValue, let type = Self.eventType(leaving: v.status) {
+            try Self.enqueueEvent(
+                db, accountID: v.accountID, type: type, now: now,
+                data: [
+                    "verificationId": v.id, "contactId": v.contactID, "channel": v.channel.rawValue, "method": v.method.rawValue,
+                    "status": v.status.rawValue, "batchId": v.batchID ?? NSNull(),
+                ])
+        }
         try db.execute(
             sql: """
                 UPDATE verifications SET status = ?, attempts = ?, send_count = ?, last_sent_at = ?, approved_at = ?

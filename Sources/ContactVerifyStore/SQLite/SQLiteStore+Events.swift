@@ -1,0 +1,76 @@
+import ContactVerifyCore
+import Foundation
+import GRDB
+
+extension SQLiteStore: EventStore {
+    public func claimDueEvents(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedEvent] {
+        try await writer.write { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.*, a.callback_url AS callback_url, a.callback_secret AS callback_secret
+                    FROM events e JOIN accounts a ON a.id = e.account_id
+                    WHERE e.status IN ('queued', 'sending') AND e.next_attempt_at <= ?
+                    ORDER BY e.next_attempt_at LIMIT ?
+                    """,
+                arguments: [now.millisecondsSince1970, limit])
+            var claimed: [ClaimedEvent] = []
+            for row in rows {
+                let event = SQLiteRows.event(row)
+                try db.execute(
+                    sql: "UPDATE events SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                    arguments: [leaseUntil.millisecondsSince1970, now.millisecondsSince1970, event.id])
+                guard let url: String = row["callback_url"] else {
+                    try db.execute(
+                        sql: "UPDATE events SET status = 'failed', last_error = 'no callback URL' WHERE id = ?", arguments: [event.id])
+                    continue
+                }
+                var sent = event
+                sent.attempts += 1
+                claimed.append(ClaimedEvent(event: sent, callbackURL: url, callbackSecret: row["callback_secret"]))
+            }
+            return claimed
+        }
+    }
+
+    public func recordEventAttempt(id: String, status: Event.Status, nextAttemptAt: Date, lastError: String?, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE events SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                arguments: [status.rawValue, nextAttemptAt.millisecondsSince1970, lastError, now.millisecondsSince1970, id])
+        }
+    }
+
+    public func events(accountID: String, limit: Int) async throws -> [Event] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM events WHERE account_id = ? ORDER BY seq DESC LIMIT ?", arguments: [accountID, limit]
+            ).map(SQLiteRows.event)
+        }
+    }
+
+    /// The event a verification leaving `pending` for `status` reports, if any.
+    static func eventType(leaving status: VerificationStatus) -> String? {
+        switch status {
+        case .approved: "verification.approved"
+        case .failed, .maxAttemptsReached: "verification.failed"
+        case .expired: "verification.expired"
+        case .pending, .canceled: nil
+        }
+    }
+
+    /// Queues an event for the account's callback, if it has one (in the caller's transaction).
+    /// The payload is `{"type", "timestamp", "data"}`; `data` must never hold a secret.
+    static func enqueueEvent(_ db: Database, accountID: String, type: String, now: Date, data: [String: Any]) throws {
+        guard try String.fetchOne(db, sql: "SELECT callback_url FROM accounts WHERE id = ?", arguments: [accountID]) != nil else { return }
+        let id = Event.makeID()
+        let payload: [String: Any] = ["id": id, "type": type, "timestamp": now.formatted(.iso8601), "data": data]
+        let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes])
+        try db.execute(
+            sql: """
+                INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                """,
+            arguments: [id, accountID, type, body, now.millisecondsSince1970, now.millisecondsSince1970, now.millisecondsSince1970])
+    }
+}
