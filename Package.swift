@@ -67,6 +67,7 @@ let package = Package(
             name: "ContactVerifyDelivery",
             dependencies: [
                 "CCurl", "ContactVerifyCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -117,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "ContactVerifyAPITests",
             dependencies: [
-                "ContactVerifyAPI", "ContactVerifyCore", "ContactVerifyStore",
+                "ContactVerifyAPI", "ContactVerifyCore", "ContactVerifyDelivery", "ContactVerifyStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: testSwiftSettings

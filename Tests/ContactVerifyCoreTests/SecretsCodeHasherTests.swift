@@ -68,7 +68,7 @@ struct SecretsCodeHasherTests {
             "$argon2id$v=19$m=64,t=1,p=1$\(salt)=$\(hash)",
             "$argon2id$v=19$m=64,t=1,p=1$AAAA$\(hash)",  // 3-byte salt
             "$argon2id$v=19$m=64,t=1,p=1$\(salt)$AAAAAAAA",  // 6-byte hash
-            "$argon2id$v=19$m=64,t=1,p=1$\(salt)$\(hash.dropLast())",
+            "$argon2id$v=19$m=64,t=1,p=1$\(salt)$\(hash.dropLast(2))",  // 41 characters: no byte length has it
             "$argon2id$v=19$m=64,t=1,p=1$\(salt)$\(hash.dropLast())_",  // base64url character
             "$argon2id$v=19$m=64,t=1,p=1$\(salt)$\(hash.dropLast())x",  // non-canonical last character
         ]
