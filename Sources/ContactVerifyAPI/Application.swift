@@ -17,6 +17,8 @@ public struct BuiltApplication: Sendable {
     /// The outbox worker. It runs with the application unless
     /// ``ServiceConfiguration/runWorker`` is off; then tests drive it with `runOnce()`.
     public let worker: OutboxWorker
+    /// The event worker; tests drive it with `runOnce()` when the background workers are off.
+    public let events: EventWorker
     /// The batch service; tests drive it with `runOnce(limit:)` when the background runners are off.
     public let batches: BatchService
     /// Re-derives the secrets messages carry (tests read codes through it, as a recipient would).
@@ -51,6 +53,8 @@ public func buildApplication(
         pool: HashingPool(maxConcurrent: configuration.hashingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount),
         argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify,
         metrics: metricsFactory)
+    let events = EventWorker(
+        store: store, client: configuration.httpClient ?? CurlHTTPClient(), clock: clock, logger: logger, metrics: metricsFactory)
     let batches = BatchService(store: store, verifications: verifications, clock: clock)
     let batchRunner = BatchRunner(batches: batches, ratePerSecond: configuration.batchRatePerSecond, logger: logger)
     let services = AppServices(
@@ -75,9 +79,9 @@ public func buildApplication(
     let application = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "contact-verify"),
-        services: configuration.runWorker ? [worker, batchRunner] : [],
+        services: configuration.runWorker ? [worker, batchRunner, events] : [],
         logger: logger)
-    return BuiltApplication(application: application, store: store, worker: worker, batches: batches, secrets: secrets)
+    return BuiltApplication(application: application, store: store, worker: worker, events: events, batches: batches, secrets: secrets)
 }
 
 /// The configured server secret, or the one generated once into the data folder.

@@ -31,6 +31,8 @@ public struct ServiceConfiguration: Sendable {
     public var emailTransport: (any MessageTransport)?
     /// The SMS transport; `nil` appends to `sms.jsonl` under the data folder.
     public var smsTransport: (any MessageTransport)?
+    /// The HTTP client of event callbacks; `nil` makes a libcurl one.
+    public var httpClient: (any HTTPClient)?
     /// Verifications a batch starts per second (pacing for gateways' rate limits).
     public var batchRatePerSecond = 50
     /// Whether the background workers (the outbox worker and the batch runner) run with the

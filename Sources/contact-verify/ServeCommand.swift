@@ -31,8 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var limits: PolicyOptions
 
-    @Option(name: .customLong("smtp-from"), help: "Sender of emails, `Name <address>` or `address`. (env: CONTACT_VERIFY_SMTP_FROM; default: ContactVerify <no-reply@localhost>)")
-    var smtpFrom: String?
+    @OptionGroup var transports: TransportOptions
 
     @Option(name: .customLong("hashing-concurrency"), help: "Argon2 jobs at once; more wait in a bounded queue, then get 503. (env: CONTACT_VERIFY_HASHING_CONCURRENCY; default: one per core)")
     var hashingConcurrency: Int?
@@ -53,12 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.logLevel = level
         }
         configuration.policy = try limits.policy(settings)
-        if let from = settings.string("smtp-from", smtpFrom) {
-            guard let sender = Self.parseSender(from) else {
-                throw ValidationError("--smtp-from must be `Name <user@host>` or `user@host`, on one line.")
-            }
-            (configuration.mailFromName, configuration.mailFromAddress) = sender
-        }
+        try transports.apply(settings, to: &configuration)
         configuration.hashingConcurrency = try settings.int("hashing-concurrency", hashingConcurrency)
         if let concurrency = configuration.hashingConcurrency, !(1...256).contains(concurrency) {
             throw ValidationError("--hashing-concurrency must be 1–256.")
@@ -76,23 +70,5 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let built = try await buildApplication(configuration)
         try await built.application.runService()
-    }
-
-    /// `Name <user@host>` or `user@host` as (name, address); `nil` if malformed.
-    static func parseSender(_ text: String) -> (name: String, address: String)? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        var name = ""
-        var address = trimmed
-        if trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") {
-            name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
-            address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
-        }
-        if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
-        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
-            address.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && !"<>\",;".unicodeScalars.contains($0) }),
-            name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F })
-        else { return nil }
-        return (name, address)
     }
 }

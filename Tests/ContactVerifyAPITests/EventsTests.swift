@@ -63,4 +63,38 @@ struct EventsTests {
             #expect(try await app.built.store.events(accountID: "acme", limit: 10).isEmpty)
         }
     }
+
+    @Test("the event worker delivers to the callback: 2xx delivered, 503 retried later, 400 failed")
+    func delivery() async throws {
+        let port = try LoopbackPort.free()
+        let echo = try ServerProcess(
+            ServerProcess.python, [TestApp.packageRoot + "/scripts/servers/http_echo.py", String(port)],
+            log: FileManager.default.temporaryDirectory.appendingPathComponent("cv-echo-\(UUID().uuidString).log").path)
+        defer { echo.stop() }
+        try await echo.waitUntilAccepting(port: port)
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        try await app.test { client in
+            var statuses: [Event.Status] = []
+            for (index, path) in ["/status/204", "/status/503", "/status/400"].enumerated() {
+                let account = "acct\(index)"
+                let put = try await client.call(
+                    .put, "/v1/accounts/\(account)",
+                    body: #"{"displayName":"A","callbackUrl":"http://127.0.0.1:\#(port)\#(path)","callbackSecret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}"#)
+                #expect(put.status == .created, "\(put.text)")
+                let contact = try await client.makeContact(account, #"{"name":"Ann","email":"ann\#(index)@example.com"}"#)
+                let id = try #require(try await client.startVerification(account, contact: contact).string("id"))
+                try await app.deliver()
+                #expect(try await client.check(account, verification: id, code: try app.outbox.lastCode(to: "ann\(index)@example.com")).status == .ok)
+                #expect(try await app.built.events.runOnce() == 1)
+                let event = try #require(try await app.built.store.events(accountID: account, limit: 1).first)
+                statuses.append(event.status)
+                if path == "/status/503" {
+                    #expect(event.lastError == "HTTP 503")
+                    #expect(event.attempts == 1)
+                }
+            }
+            #expect(statuses == [.delivered, .queued, .failed])
+        }
+    }
 }

@@ -239,6 +239,16 @@ public struct SMTPConfiguration: Sendable, Equatable {
         return Endpoint(implicitTLS: implicitTLS, host: host.lowercased(), port: port, username: username, password: password)
     }
 
+    /// A sender (`--smtp-from`) checked for use in a `From` header: one plain address and a
+    /// display name without control characters. Used by every email transport.
+    public static func parseSender(_ from: String) throws(SMTPConfigurationError) -> (name: String, address: String) {
+        let sender = try parseFrom(from)
+        guard MIMEMessage.isPlainAddress(sender.address), MIMEMessage.isSafeHeaderText(sender.name) else {
+            throw SMTPConfigurationError(setting: "smtp-from", message: "must be \"Name <user@host>\" or user@host, on one line")
+        }
+        return sender
+    }
+
     /// `Name <address>`, `"Name" <address>`, `<address>` or `address`.
     private static func parseFrom(_ from: String) throws(SMTPConfigurationError) -> (name: String, address: String) {
         let text = from.trimmingCharacters(in: .whitespaces)
