@@ -25,3 +25,83 @@ struct KannelDeliveryTests {
         try await waitFor(kannel.received().contains { $0.to == "+8613800138000" && $0.text.contains("hello") }, "the fake SMSC to receive")
     }
 }
+
+@Suite("The binary sending SMS through a real Kannel", .serialized)
+struct KannelEndToEndTests {
+    /// The binary, configured for Kannel, on a fixed free port (its public URL carries the
+    /// delivery-report address Kannel calls back).
+    static func start(_ kannel: KannelServer) async throws -> (ServiceProcess, String) {
+        let service = ServiceProcess()
+        _ = try service.command(["accounts", "put", "acme", "--default-region", "CN"])
+        let admin = try service.command(["keys", "create", "--admin"])
+        let port = try FreePort.several(1)[0]
+        try service.start(port: port, arguments: [
+            "--public-url", "http://127.0.0.1:\(port)", "--sms-provider", "kannel", "--sms-url", kannel.sendsmsURL,
+            "--sms-username", KannelServer.username, "--sms-password", KannelServer.password, "--sms-from", "12345",
+        ])
+        return (service, admin)
+    }
+
+    static func field(_ body: String, _ path: [String]) -> String? {
+        var value: Any? = try? JSONSerialization.jsonObject(with: Data(body.utf8))
+        for key in path { value = (value as? [String: Any])?[key] }
+        return value as? String
+    }
+
+    @Test("a code SMS reaches the fake SMSC, its code approves, and Kannel's delivery report marks it delivered")
+    func codeEndToEnd() async throws {
+        let kannel = try KannelServer()
+        defer { kannel.stop() }
+        try await kannel.start()
+        let (service, admin) = try await Self.start(kannel)
+        defer { _ = service.terminate() }
+
+        let (_, contact) = try await service.request("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Ann","phone":"13800138000"}"#)
+        let contactID = try #require(Self.field(contact, ["id"]))
+        let (status, started) = try await service.request(
+            "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: admin, body: #"{"channel":"sms"}"#)
+        #expect(status == 202)
+        let verification = try #require(Self.field(started, ["id"]))
+
+        try await waitFor(kannel.received().contains { $0.to == "+8613800138000" }, "the SMS at the fake SMSC")
+        let text = try #require(kannel.received().last { $0.to == "+8613800138000" }?.text)
+        let code = try #require(text.firstMatch(of: /\b(\d{6})\b/)).1
+        let (checked, body) = try await service.request(
+            "POST", "/v1/accounts/acme/verifications/\(verification)/check", key: admin, body: #"{"code":"\#(code)"}"#)
+        #expect(checked == 200, "\(body)")
+        #expect(Self.field(body, ["status"]) == "approved")
+
+        // The fake SMSC acknowledges every message; Kannel calls our delivery-report URL.
+        var delivery: String?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let (_, read) = try await service.request("GET", "/v1/accounts/acme/verifications/\(verification)", key: admin)
+            delivery = Self.field(read, ["delivery", "status"])
+            if delivery == "delivered" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(delivery == "delivered")
+        #expect(service.terminate() == 0)
+    }
+
+    @Test("with the SMSC down Kannel queues the message, and it arrives when the SMSC returns")
+    func smscDown() async throws {
+        let kannel = try KannelServer()
+        defer { kannel.stop() }
+        try await kannel.start()
+        let (service, admin) = try await Self.start(kannel)
+        defer { _ = service.terminate() }
+        try await kannel.stopSMSC()
+
+        let (_, contact) = try await service.request("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Bo","phone":"13900139000"}"#)
+        let contactID = try #require(Self.field(contact, ["id"]))
+        let (status, _) = try await service.request(
+            "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: admin, body: #"{"channel":"sms","method":"link"}"#)
+        #expect(status == 202)
+        #expect(!kannel.received().contains { $0.to == "+8613900139000" })
+
+        try kannel.startSMSC()
+        try await waitFor(kannel.received().contains { $0.to == "+8613900139000" && $0.text.contains("/verify/") }, "the queued SMS", seconds: 90)
+        #expect(kannel.received().filter { $0.to == "+8613900139000" }.count == 1, "sent once")
+    }
+}

@@ -49,6 +49,10 @@ struct DeliveryReportsTests {
             _ = try await client.call(.get, "/v1/delivery-reports/\(firstRef)?status=2", key: "")
             #expect(try await Self.delivery(client, first)["status"] == .string("delivered"))
 
+            let (vonage, vonageRef) = try await Self.sendSMS(app, client, phone: "+8613700137000")
+            #expect(try await client.call(.get, "/v1/delivery-reports/\(vonageRef)?status=delivered&messageId=0A1", key: "").status == .ok)
+            #expect(try await Self.delivery(client, vonage)["status"] == .string("delivered"))
+
             let (second, secondRef) = try await Self.sendSMS(app, client, phone: "+8613900139000")
             let twilio = try await client.call(
                 .post, "/v1/delivery-reports/\(secondRef)", key: "", body: "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30003",

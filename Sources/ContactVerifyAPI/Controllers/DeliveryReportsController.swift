@@ -48,14 +48,21 @@ struct DeliveryReportsController {
         return try services.json(.object(["recorded": .bool(outcome != nil)]))
     }
 
-    /// The final state a report states, if any: Kannel's `status` (1 delivered, 2 or 16 not
-    /// delivered; 4 and 8 are intermediate) or Twilio's `MessageStatus`.
+    /// The final state a report states, if any: Kannel's numeric `status` (1 delivered, 2 or 16
+    /// not delivered; 4 and 8 are intermediate), Vonage's word `status`, or Twilio's `MessageStatus`.
     static func outcome(_ fields: [(String, String)]) -> (status: MessageStatus, code: String)? {
         func value(_ name: String) -> String? { fields.last { $0.0 == name }?.1 }
-        if let kannel = value("status").flatMap(Int.init) {
-            switch kannel {
+        if let status = value("status") {
+            switch Int(status) ?? -1 {
             case 1: return (.delivered, "")
-            case 2, 16: return (.undelivered, "dlr_\(kannel)")
+            case 2, 16: return (.undelivered, "dlr_\(status)")
+            case -1:
+                // Vonage's delivery receipt: `status=delivered|failed|rejected|expired|…`.
+                switch status {
+                case "delivered": return (.delivered, "")
+                case "failed", "rejected", "expired": return (.undelivered, "vonage_\(status)")
+                default: return nil
+                }
             default: return nil
             }
         }
