@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "contact-verify",
             dependencies: [
-                "ContactVerifyAPI", "ContactVerifyCore", "ContactVerifyStore",
+                "ContactVerifyAPI", "ContactVerifyCore", "ContactVerifyDelivery", "ContactVerifyStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

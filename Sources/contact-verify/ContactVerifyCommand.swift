@@ -12,5 +12,5 @@ struct ContactVerifyCommand: AsyncParsableCommand {
             names from the file given by --config. Flags win over the environment, the environment \
             over the file, the file over defaults.
             """,
-        subcommands: [ServeCommand.self, MigrateCommand.self, KeysCommand.self, AccountsCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, KeysCommand.self, AccountsCommand.self, SendTestCommand.self])
 }

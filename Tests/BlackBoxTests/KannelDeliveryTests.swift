@@ -104,4 +104,18 @@ struct KannelEndToEndTests {
         try await waitFor(kannel.received().contains { $0.to == "+8613900139000" && $0.text.contains("/verify/") }, "the queued SMS", seconds: 90)
         #expect(kannel.received().filter { $0.to == "+8613900139000" }.count == 1, "sent once")
     }
+
+    @Test("send-test sends one SMS through the configured gateway and says so")
+    func sendTest() async throws {
+        let kannel = try KannelServer()
+        defer { kannel.stop() }
+        try await kannel.start()
+        let service = ServiceProcess()
+        let output = try service.command([
+            "send-test", "--phone", "+8613800138000", "--sms-provider", "kannel", "--sms-url", kannel.sendsmsURL,
+            "--sms-username", KannelServer.username, "--sms-password", KannelServer.password, "--sms-from", "12345",
+        ])
+        #expect(output.hasPrefix("sent:"), "\(output)")
+        try await waitFor(kannel.received().contains { $0.to == "+8613800138000" && $0.text.contains("test message") }, "the test SMS")
+    }
 }
