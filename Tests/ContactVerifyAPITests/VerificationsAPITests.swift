@@ -64,7 +64,7 @@ struct VerificationsAPITests {
                 }, uniquingKeysWith: { $1 })
             let expected: [String: Double] = [
                 #"verifications_total{event="started"}"#: 1, #"verifications_total{event="approved"}"#: 1,
-                #"messages_total{outcome="sent"}"#: 1, "outbox_depth": 0, "hashing_jobs_running": 0, "hashing_jobs_waiting": 0,
+                #"messages_total{channel="email",provider="file",outcome="sent"}"#: 1, "outbox_depth": 0, "hashing_jobs_running": 0, "hashing_jobs_waiting": 0,
             ]
             for (name, value) in expected {
                 #expect(samples[name] == value, "\(name)")

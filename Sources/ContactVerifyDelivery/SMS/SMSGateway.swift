@@ -55,6 +55,9 @@ public protocol SMSGateway: Sendable {
 ///
 /// The transport does not retry; the outbox worker does, with backoff.
 public struct SMSTransport: MessageTransport {
+    /// The provider named in metrics.
+    public var providerName: String { gateway.name }
+
     /// The provider adapter.
     public let gateway: any SMSGateway
     /// The HTTP client that sends the adapter's requests.

@@ -13,6 +13,9 @@ import Foundation
 /// Files are created `0600` and folders `0700`: they hold live codes and links. The blocking
 /// file work runs on a Dispatch queue, off the Swift concurrency pool.
 public final class FileTransport: MessageTransport {
+    /// The provider named in metrics.
+    public var providerName: String { "file" }
+
     /// The folder messages are written under.
     public let directory: String
     /// Display name of the `From` header.

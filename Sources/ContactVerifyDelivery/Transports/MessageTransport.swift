@@ -87,4 +87,12 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
 public protocol MessageTransport: Sendable {
     /// Delivers one message, returning once the provider has accepted it.
     func deliver(_ message: OutboundMessage) async throws(DeliveryError) -> DeliveryReceipt
+
+    /// The provider named in metrics (`messages_total{provider}`); `custom` by default.
+    var providerName: String { get }
+}
+
+extension MessageTransport {
+    /// The provider named in metrics (`messages_total{provider}`).
+    public var providerName: String { "custom" }
 }

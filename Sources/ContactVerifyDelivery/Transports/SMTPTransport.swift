@@ -31,6 +31,9 @@ import Foundation
 /// let receipt = try await transport.deliver(message)
 /// ```
 public final class SMTPTransport: MessageTransport {
+    /// The provider named in metrics.
+    public var providerName: String { "smtp" }
+
     /// The server and policies this transport uses.
     public let configuration: SMTPConfiguration
     private let workers: CurlWorkers

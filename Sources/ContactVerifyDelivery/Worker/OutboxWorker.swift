@@ -130,7 +130,7 @@ public final class OutboxWorker: Service, Sendable {
         log[metadataKey: "to"] = .string(MIMEMessage.maskedAddress(verification.address, channel: verification.channel))
         let now = clock.now()
         if verification.status != .pending || now >= message.expiresAt {
-            await record(message.id, outcome: verification.status == .pending ? "expired" : "canceled", log: log) { m, _, _ in
+            await record(message, outcome: verification.status == .pending ? "expired" : "canceled", log: log) { m, _, _ in
                 m.status = verification.status == .pending ? .expired : .canceled
             }
             return
@@ -140,7 +140,7 @@ public final class OutboxWorker: Service, Sendable {
             outbound = try render(item)
         } catch {
             log.error("Message could not be rendered", metadata: ["error.type": "\(type(of: error))"])
-            await record(message.id, outcome: "failed", log: log) { m, v, contact in
+            await record(message, outcome: "failed", log: log) { m, v, contact in
                 m.status = .failed
                 m.lastErrorCode = "render_failed"
                 m.lastErrorMessage = "The message template could not be rendered."
@@ -155,7 +155,7 @@ public final class OutboxWorker: Service, Sendable {
             Timer(label: "message_send_duration_seconds", dimensions: [("channel", message.channel.rawValue)], factory: metrics)
                 .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
             log.debug("Message sent", metadata: ["attempt": .stringConvertible(message.attempts)])
-            await record(message.id, outcome: "sent", log: log) { m, _, _ in
+            await record(message, outcome: "sent", log: log) { m, _, _ in
                 // A delivery report may have arrived before this record.
                 if m.status != .delivered && m.status != .undelivered { m.status = .sent }
                 m.providerMessageID = receipt.providerMessageID
@@ -174,7 +174,7 @@ public final class OutboxWorker: Service, Sendable {
         }
         if error.kind == .permanent {
             log.notice("Message failed permanently", metadata: ["error.code": .string(error.code)])
-            await record(message.id, outcome: "failed", log: log) { m, v, contact in
+            await record(message, outcome: "failed", log: log) { m, v, contact in
                 m.status = .failed
                 m.lastErrorCode = error.code
                 m.lastErrorMessage = error.message
@@ -190,7 +190,7 @@ public final class OutboxWorker: Service, Sendable {
         let next = now.addingTimeInterval(delay)
         let expires = next >= message.expiresAt
         log.info("Message delivery will be retried", metadata: ["error.code": .string(error.code), "retry.in": .stringConvertible(Int(delay))])
-        await record(message.id, outcome: expires ? "expired" : "retry", log: log) { m, _, _ in
+        await record(message, outcome: expires ? "expired" : "retry", log: log) { m, _, _ in
             m.status = expires ? .expired : .queued
             m.nextAttemptAt = expires ? m.expiresAt : next
             m.lastErrorCode = error.code
@@ -199,10 +199,14 @@ public final class OutboxWorker: Service, Sendable {
     }
 
     private func record(
-        _ id: String, outcome: String, log: Logger,
+        _ message: OutboxMessage, outcome: String, log: Logger,
         _ change: @escaping @Sendable (inout OutboxMessage, inout Verification, inout Contact?) -> Void
     ) async {
-        Counter(label: "messages_total", dimensions: [("outcome", outcome)], factory: metrics).increment()
+        let dimensions = [
+            ("channel", message.channel.rawValue), ("provider", transports.transport(for: message.channel).providerName), ("outcome", outcome),
+        ]
+        Counter(label: "messages_total", dimensions: dimensions, factory: metrics).increment()
+        let id = message.id
         do {
             try await store.recordDelivery(messageID: id, now: clock.now(), change)
         } catch {
