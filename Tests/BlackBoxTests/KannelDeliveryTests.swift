@@ -118,4 +118,35 @@ struct KannelEndToEndTests {
         #expect(output.hasPrefix("sent:"), "\(output)")
         try await waitFor(kannel.received().contains { $0.to == "+8613800138000" && $0.text.contains("test message") }, "the test SMS")
     }
+
+    @Test("with Kannel down the message is retried, and delivered once Kannel is back")
+    func gatewayDown() async throws {
+        let kannel = try KannelServer()
+        defer { kannel.stop() }
+        try await kannel.start()
+        let (service, admin) = try await Self.start(kannel)
+        defer { _ = service.terminate() }
+        kannel.crash()
+
+        let (_, contact) = try await service.request("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Cy","phone":"13700137000"}"#)
+        let contactID = try #require(Self.field(contact, ["id"]))
+        let (_, started) = try await service.request(
+            "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: admin, body: #"{"channel":"sms"}"#)
+        let verification = try #require(Self.field(started, ["id"]))
+        // The worker meets a refused connection and schedules a retry.
+        var lastError: String?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline, lastError == nil {
+            let (_, read) = try await service.request("GET", "/v1/accounts/acme/verifications/\(verification)", key: admin)
+            lastError = Self.field(read, ["delivery", "lastError", "code"])
+            if lastError == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(lastError == "http_not_sent")
+
+        try await kannel.startBearerbox()
+        try kannel.startSMSC()
+        try kannel.startSmsbox()
+        try await waitFor(kannel.received().contains { $0.to == "+8613700137000" }, "the retried SMS", seconds: 90)
+        #expect(kannel.received().filter { $0.to == "+8613700137000" }.count == 1, "sent once")
+    }
 }

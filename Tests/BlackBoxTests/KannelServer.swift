@@ -110,6 +110,14 @@ final class KannelServer: @unchecked Sendable {
         try await waitForSMSC(online: false)
     }
 
+    /// Kills every box as a crash would, keeping the folder (and bearerbox's store) for a restart.
+    func crash() {
+        for process in [box, smsc, bearer] { stop(process) }
+        box = nil
+        smsc = nil
+        bearer = nil
+    }
+
     func stop() {
         for process in [box, smsc, bearer] { stop(process) }
         box = nil
