@@ -261,7 +261,7 @@ struct SMTPDeliveryTests {
         #expect(try server.messages().isEmpty)
     }
 
-    @Test("an untrusted certificate fails the verification with smtp_tls_untrusted")
+    @Test("an untrusted certificate fails closed: nothing sent, retried later with smtp_tls_untrusted")
     func untrustedCertificate() async throws {
         let server = try await AiosmtpdServer.start()
         defer { server.remove() }
@@ -269,18 +269,20 @@ struct SMTPDeliveryTests {
             url: "smtp://\(AiosmtpdServer.user):\(AiosmtpdServer.password)@127.0.0.1:\(server.starttlsPort)", from: Self.from,
             timeoutSeconds: 20)  // no CA file: the system store does not know the self-signed certificate
         let delivery = try await Self.deliverOnce(through: SMTPTransport(configuration))
-        #expect(delivery.verification == "failed")
+        #expect(delivery.verification == "pending")
+        #expect(delivery.status == "queued")
         #expect(delivery.errorCode == "smtp_tls_untrusted")
         #expect(try server.messages().isEmpty)
     }
 
-    @Test("TLS required against a server without STARTTLS fails with smtp_starttls_unavailable, sending nothing")
+    @Test("TLS required against a server without STARTTLS fails closed: nothing sent, retried with smtp_starttls_unavailable")
     func startTLSUnavailable() async throws {
         let sink = try await SMTPSink.start()
         defer { sink.remove() }
         let configuration = try SMTPConfiguration.parse(url: "smtp://127.0.0.1:\(sink.port)", tls: "required", from: Self.from, timeoutSeconds: 20)
         let delivery = try await Self.deliverOnce(through: SMTPTransport(configuration))
-        #expect(delivery.verification == "failed")
+        #expect(delivery.verification == "pending")
+        #expect(delivery.status == "queued")
         #expect(delivery.errorCode == "smtp_starttls_unavailable")
         #expect(try sink.messages().isEmpty, "no cleartext transaction")
     }

@@ -19,9 +19,9 @@ import Foundation
 /// | no connection, TLS handshake failure | transient | `smtp_connect_failed`, `smtp_tls_failed` |
 /// | timeout or lost connection before the whole message was handed over | transient | `smtp_timeout`, `smtp_connection_lost` |
 /// | timeout or lost connection after it, while waiting for the reply to "." | ambiguous | `smtp_reply_lost` |
-/// | TLS required but no STARTTLS offered | permanent | `smtp_starttls_unavailable` |
+/// | TLS required but no STARTTLS offered (fail closed, security.md F12) | transient | `smtp_starttls_unavailable` |
 /// | AUTH refused (535…; a 4xx such as 454 is transient) | permanent | `smtp_auth_failed` |
-/// | certificate not trusted | permanent | `smtp_tls_untrusted` |
+/// | certificate not trusted (fail closed, security.md F12) | transient | `smtp_tls_untrusted` |
 ///
 /// A failure's `message` is the server's reply (addresses in it masked) or libcurl's
 /// explanation; never the password.
@@ -168,8 +168,9 @@ public final class SMTPTransport: MessageTransport {
             if (400..<500).contains(responseCode) {  // STARTTLS offered but refused for now (454)
                 return DeliveryError(kind: .transient, code: "smtp_\(responseCode)", message: explanation)
             }
+            // Fail closed but keep trying (security.md F12): never a cleartext downgrade.
             return DeliveryError(
-                kind: .permanent, code: "smtp_starttls_unavailable",
+                kind: .transient, code: "smtp_starttls_unavailable",
                 message: message("TLS is required but the server does not offer STARTTLS: \(curlMessage)"))
         case CURLE_LOGIN_DENIED:
             if (400..<500).contains(responseCode) {
@@ -177,7 +178,7 @@ public final class SMTPTransport: MessageTransport {
             }
             return DeliveryError(kind: .permanent, code: "smtp_auth_failed", message: "authentication failed: " + explanation)
         case CURLE_PEER_FAILED_VERIFICATION:
-            return DeliveryError(kind: .permanent, code: "smtp_tls_untrusted", message: message("the server's certificate is not trusted: \(curlMessage)"))
+            return DeliveryError(kind: .transient, code: "smtp_tls_untrusted", message: message("the server's certificate is not trusted: \(curlMessage)"))
         case CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CRL_BADFILE:
             return DeliveryError(kind: .permanent, code: "smtp_tls_config", message: message(curlMessage))
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION:
