@@ -183,4 +183,30 @@ struct BatchesAPITests {
             #expect(Self.counts(reply) == ["queued": 0, "sent": 30, "failed": 0, "skipped": 0, "verified": 0])
         }
     }
+
+    @Test("the account's daily SMS limit applies to batches: the rest are marked with the reason")
+    func dailySMSLimit() async throws {
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        try await app.test { client in
+            let put = try await client.call(.put, "/v1/accounts/acme", body: #"{"displayName":"acme","defaultRegion":"CN","dailySmsLimit":2}"#)
+            #expect(put.status == .created)
+            for i in 0..<4 {
+                _ = try await client.makeContact("acme", #"{"name":"P\#(i)","phone":"+861380013800\#(i)"}"#)
+            }
+            let created = try await client.call(
+                .post, "/v1/accounts/acme/verification-batches", body: #"{"channel":"sms","filter":{"status":"not_verified"}}"#)
+            let batch = try #require(created.string("id"))
+            try await app.runBatches()
+            try await app.deliver()
+            #expect(try app.outbox.sms().count == 2)
+            let reply = try await client.call(.get, "/v1/accounts/acme/verification-batches/\(batch)")
+            #expect(Self.counts(reply) == ["queued": 0, "sent": 2, "failed": 2, "skipped": 0, "verified": 0])
+            let failed = try await Self.items(client, batch).filter { $0["outcome"] == .string("failed") }
+            #expect(failed.count == 2)
+            #expect(failed.allSatisfy {
+                if case .object(let error)? = $0["error"] { error["code"] == .string("daily_sms_limit_reached") } else { false }
+            })
+        }
+    }
 }
