@@ -20,8 +20,10 @@ final class ServiceProcess: @unchecked Sendable {
         ProcessInfo.processInfo.environment["CONTACT_VERIFY_BINARY"] ?? packageRoot + "/.build/debug/contact-verify"
     }
 
-    init() {
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("cv-bb-\(UUID().uuidString)").path
+    /// A service on a new temporary data folder, or on `dataDirectory` (to restart on the same data).
+    init(dataDirectory: String? = nil) {
+        self.dataDirectory = dataDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("cv-bb-\(UUID().uuidString)").path
     }
 
     /// Runs a one-shot CLI command against this data folder and returns its standard output.
@@ -65,6 +67,12 @@ final class ServiceProcess: @unchecked Sendable {
         process.terminate()
         process.waitUntilExit()
         return process.terminationStatus
+    }
+
+    /// Kills the process outright, as a crash would.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     enum ServiceError: Error { case exited(String) }
