@@ -23,24 +23,20 @@ public final class BatchRunner: Service, Sendable {
     /// Runs until graceful shutdown: one second's worth of items per pass, then waits for the
     /// rest of that second (or, when idle, until woken, at most a second).
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let started = ContinuousClock.now
-                var worked = 0
-                do {
-                    worked = try await batches.runOnce(limit: ratePerSecond)
-                } catch {
-                    logger.error("Batch pass failed", metadata: ["error.type": "\(type(of: error))"])
-                }
-                let remaining = Duration.seconds(1) - (ContinuousClock.now - started)
-                if worked == 0 {
-                    await wake.wait(timeout: .seconds(1))
-                } else if remaining > .zero {
-                    try? await Task.sleep(for: remaining)
-                }
+        await wake.repeatUntilShutdown {
+            let started = ContinuousClock.now
+            var worked = 0
+            do {
+                worked = try await batches.runOnce(limit: ratePerSecond)
+            } catch {
+                logger.error("Batch pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
-        } onGracefulShutdown: {
-            self.wake.signal()
+            let remaining = Duration.seconds(1) - (ContinuousClock.now - started)
+            if worked == 0 {
+                await wake.wait(timeout: .seconds(1))
+            } else if remaining > .zero {
+                try? await Task.sleep(for: remaining)
+            }
         }
     }
 }

@@ -35,17 +35,13 @@ public final class EventWorker: Service, Sendable {
     public func notify() { wake.signal() }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                do {
-                    while try await runOnce() > 0 {}
-                } catch {
-                    logger.error("Event pass failed", metadata: ["error.type": "\(type(of: error))"])
-                }
-                await wake.wait(timeout: .seconds(1))
+        await wake.repeatUntilShutdown {
+            do {
+                while try await runOnce() > 0 {}
+            } catch {
+                logger.error("Event pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
-        } onGracefulShutdown: {
-            self.wake.signal()
+            await wake.wait(timeout: .seconds(1))
         }
     }
 

@@ -77,23 +77,19 @@ public final class OutboxWorker: Service, Sendable {
     /// Runs until graceful shutdown: sends what is due, then sleeps until woken or until the
     /// next retry is due (at most one second, for leases and expiries).
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                do {
-                    while try await runOnce() > 0 {}
-                } catch {
-                    logger.error("Outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
-                }
-                lastPass.withLock { $0 = .now }
-                var timeout = Duration.seconds(1)
-                if let due = try? await store.nextMessageDue() {
-                    let seconds = max(0, min(1, due.timeIntervalSince(clock.now())))
-                    timeout = .milliseconds(Int64(seconds * 1000))
-                }
-                await wake.wait(timeout: timeout)
+        await wake.repeatUntilShutdown {
+            do {
+                while try await runOnce() > 0 {}
+            } catch {
+                logger.error("Outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
-        } onGracefulShutdown: {
-            self.wake.signal()
+            lastPass.withLock { $0 = .now }
+            var timeout = Duration.seconds(1)
+            if let due = try? await store.nextMessageDue() {
+                let seconds = max(0, min(1, due.timeIntervalSince(clock.now())))
+                timeout = .milliseconds(Int64(seconds * 1000))
+            }
+            await wake.wait(timeout: timeout)
         }
     }
 

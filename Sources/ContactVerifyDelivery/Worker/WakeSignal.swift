@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 
 /// Wakes a sleeping worker early: `signal()` ends the current (or next) `wait`.
@@ -41,6 +42,18 @@ final class WakeSignal: Sendable {
                 if resumeNow { continuation.resume() }
             }
             group.cancelAll()
+        }
+    }
+
+    /// Runs `cycle` over and over until graceful shutdown or cancellation; shutdown signals this
+    /// wake so a cycle waiting on it ends at once. The loop every background worker shares.
+    func repeatUntilShutdown(_ cycle: () async -> Void) async {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                await cycle()
+            }
+        } onGracefulShutdown: {
+            self.signal()
         }
     }
 }
