@@ -42,6 +42,9 @@ struct EventsTests {
             #expect(data["status"] as? String == "approved")
             let expired = try #require(try Self.payload(Array(events)[1])["data"] as? [String: Any])
             #expect(expired["verificationId"] as? String == second)
+            let completed = try #require(try Self.payload(Array(events)[2])["data"] as? [String: Any])
+            #expect(completed["total"] as? Int == 1)
+            #expect(completed["counts"] as? [String: Int] == ["skipped": 1], "Ann was verified already: the final counts say so")
             for event in events {
                 let text = String(decoding: event.payload, as: UTF8.self)
                 #expect(!text.contains(code), "no code in \(event.type)")

@@ -76,6 +76,8 @@ public struct BatchService: Sendable {
             do {
                 _ = try await verifications.start(
                     in: account, contactID: item.contactID, channel: batch.channel, method: batch.method, locale: nil, batchID: batch.id)
+            } catch let error as ServiceError where error.code == ServiceError.batchItemTaken.code {
+                continue  // another instance started it: its outcome is recorded already
             } catch let error as ServiceError {
                 let outcome = Self.outcome(of: error)
                 try await store.finishBatchItem(

@@ -31,3 +31,10 @@ public protocol BatchStore: Sendable {
     /// Marks running batches without pending items completed; returns them.
     func completeBatches(now: Date) async throws -> [Batch]
 }
+
+extension ServiceError {
+    /// Starting a batch item's verification found the item no longer pending: another runner
+    /// (another instance on the same database) started it first. The start is rolled back.
+    public static let batchItemTaken = ServiceError(
+        .conflict, code: "batch_item_taken", detail: "Another runner already worked on this batch item.")
+}

@@ -21,74 +21,40 @@ extension SQLiteStore: BatchStore {
 
     public func batch(accountID: String, id: String) async throws -> Batch? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE account_id = ? AND id = ?", arguments: [accountID, id]).map(SQLiteRows.batch)
+            try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE account_id = ? AND id = ?", arguments: [accountID, id]).map(StoreRows.batch)
         }
     }
 
-    /// An item's outcome, derived from its own state, its verification and its latest message.
-    private static let outcomeSQL = """
-        CASE
-            WHEN i.status = 'pending' THEN 'queued'
-            WHEN i.outcome <> 'queued' THEN i.outcome
-            WHEN v.status = 'approved' THEN 'verified'
-            WHEN v.status = 'failed' THEN 'failed'
-            WHEN (SELECT m.status FROM messages m WHERE m.verification_id = v.id ORDER BY m.seq DESC LIMIT 1)
-                IN ('sent', 'delivered') THEN 'sent'
-            WHEN (SELECT m.status FROM messages m WHERE m.verification_id = v.id ORDER BY m.seq DESC LIMIT 1)
-                IN ('undelivered', 'failed') THEN 'failed'
-            ELSE 'queued'
-        END
-        """
-
     public func batchCounts(batchID: String) async throws -> BatchCounts {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.outcomeSQL) AS outcome, COUNT(*) AS n
-                    FROM batch_items i LEFT JOIN verifications v ON v.id = i.verification_id
-                    WHERE i.batch_id = ? GROUP BY 1
-                    """,
-                arguments: [batchID])
-            var counts = BatchCounts()
-            for row in rows {
-                let outcome = BatchOutcome(rawValue: row["outcome"]) ?? .failed
-                counts.values[outcome.count, default: 0] += row["n"] as Int
-            }
-            return counts
-        }
+        try await pool.read { db in try Self.batchCounts(db, batchID: batchID) }
+    }
+
+    static func batchCounts(_ db: Database, batchID: String) throws -> BatchCounts {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT \(StoreSQL.batchOutcome) AS outcome, COUNT(*) AS n
+                FROM batch_items i LEFT JOIN verifications v ON v.id = i.verification_id
+                WHERE i.batch_id = ? GROUP BY 1
+                """,
+            arguments: [batchID])
+        return StoreSQL.counts(rows.map { (outcome: $0["outcome"], n: $0["n"]) })
     }
 
     public func batchItems(batchID: String, limit: Int, cursor: String?) async throws -> Page<BatchItem> {
-        var after = -1
-        if let cursor {
-            guard let bytes = Base64URL.decode(cursor), let text = String(validating: bytes, as: UTF8.self),
-                text.hasPrefix("p:"), let position = Int(text.dropFirst(2)), position >= 0
-            else { throw ServiceError.invalidCursor }
-            after = position
-        }
-        let start = after
+        let after = try StoreCursor.decode(cursor, StoreCursor.batchItems, initial: -1)
         let rows = try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT i.position, i.contact_id, i.verification_id, i.error_code, i.error_message, \(Self.outcomeSQL) AS outcome
+                    SELECT i.position, i.contact_id, i.verification_id, i.error_code, i.error_message, \(StoreSQL.batchOutcome) AS outcome
                     FROM batch_items i LEFT JOIN verifications v ON v.id = i.verification_id
                     WHERE i.batch_id = ? AND i.position > ? ORDER BY i.position LIMIT ?
                     """,
-                arguments: [batchID, start, limit + 1]
-            ).map { row in
-                (
-                    position: row["position"] as Int,
-                    item: BatchItem(
-                        contactID: row["contact_id"], outcome: BatchOutcome(rawValue: row["outcome"]) ?? .failed,
-                        verificationID: row["verification_id"], errorCode: row["error_code"], errorMessage: row["error_message"])
-                )
-            }
+                arguments: [batchID, after, limit + 1]
+            ).map { (position: $0["position"] as Int64, item: StoreRows.batchItem($0)) }
         }
-        let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Base64URL.encode(Array("p:\($0.position)".utf8)) } : nil
-        return Page(items: page.map(\.item), nextCursor: next)
+        return StoreCursor.page(rows, limit: limit, StoreCursor.batchItems)
     }
 
     public func pendingBatchItems(limit: Int) async throws -> [PendingBatchItem] {
@@ -102,7 +68,7 @@ extension SQLiteStore: BatchStore {
                     ORDER BY b.seq, i.position LIMIT ?
                     """,
                 arguments: [limit]
-            ).map { PendingBatchItem(batch: SQLiteRows.batch($0), contactID: $0["item_contact_id"]) }
+            ).map { PendingBatchItem(batch: StoreRows.batch($0), contactID: $0["item_contact_id"]) }
         }
     }
 
@@ -125,14 +91,14 @@ extension SQLiteStore: BatchStore {
                     SELECT * FROM batches b WHERE b.status = 'running'
                     AND NOT EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = b.id AND i.status = 'pending')
                     """
-            ).map(SQLiteRows.batch)
+            ).map(StoreRows.batch)
             for batch in done {
                 try db.execute(
                     sql: "UPDATE batches SET status = 'completed', completed_at = ? WHERE id = ?",
                     arguments: [now.millisecondsSince1970, batch.id])
                 try Self.enqueueEvent(
                     db, accountID: batch.accountID, type: "batch.completed", now: now,
-                    data: ["batchId": batch.id, "channel": batch.channel.rawValue, "method": batch.method.rawValue, "total": batch.total])
+                    data: StoreEvents.data(of: batch, counts: try Self.batchCounts(db, batchID: batch.id)))
             }
             return done.map { var b = $0; b.status = .completed; b.completedAt = now; return b }
         }

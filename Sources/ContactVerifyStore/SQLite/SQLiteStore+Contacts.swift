@@ -6,10 +6,10 @@ extension SQLiteStore {
     public func insertContact(_ contact: Contact) async throws {
         try await writer.write { db in
             try Self.mapConflicts(db, contact) {
-                let columns = SQLiteRows.contactColumns
+                let columns = StoreRows.contactColumns
                 try db.execute(
                     sql: "INSERT INTO contacts (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
-                    arguments: StatementArguments(SQLiteRows.contactValues(contact)))
+                    arguments: StatementArguments(stored: StoreRows.contactValues(contact)))
             }
         }
     }
@@ -30,10 +30,10 @@ extension SQLiteStore {
             new.createdAt = old.createdAt
             new.updatedAt = now
             try Self.mapConflicts(db, new) {
-                let assignments = SQLiteRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
+                let assignments = StoreRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
                 try db.execute(
                     sql: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
-                    arguments: StatementArguments(Array(SQLiteRows.contactValues(new).dropFirst(2)) + [old.id, old.accountID]))
+                    arguments: StatementArguments(stored: Array(StoreRows.contactValues(new).dropFirst(2)) + [.text(old.id), .text(old.accountID)]))
             }
             for channel in AddressChannel.allCases where old[channel]?.key != new[channel]?.key {
                 try Self.cancelOpenVerifications(db, contactID: old.id, channel: channel, now: now)
@@ -54,13 +54,7 @@ extension SQLiteStore {
     }
 
     public func listContacts(accountID: String, filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact> {
-        var after: Int64 = 0
-        if let cursor {
-            guard let bytes = Base64URL.decode(cursor), let text = String(validating: bytes, as: UTF8.self),
-                text.hasPrefix("s:"), let seq = Int64(text.dropFirst(2)), seq >= 0
-            else { throw ServiceError.invalidCursor }
-            after = seq
-        }
+        let after = try StoreCursor.decode(cursor, StoreCursor.contacts, initial: 0)
         var sql = "SELECT * FROM contacts WHERE account_id = ? AND seq > ?"
         var arguments: StatementArguments = [accountID, after]
         if let channel = filter.channel {
@@ -77,11 +71,9 @@ extension SQLiteStore {
         let query = sql
         let queryArguments = arguments
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: query, arguments: queryArguments).map { (seq: $0["seq"] as Int64, contact: SQLiteRows.contact($0)) }
+            try Row.fetchAll(db, sql: query, arguments: queryArguments).map { (position: $0["seq"] as Int64, item: StoreRows.contact($0)) }
         }
-        let page = rows.prefix(limit)
-        let next: String? = rows.count > limit ? page.last.map { Base64URL.encode(Array("s:\($0.seq)".utf8)) } : nil
-        return Page(items: page.map(\.contact), nextCursor: next)
+        return StoreCursor.page(rows, limit: limit, StoreCursor.contacts)
     }
 
     public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
@@ -89,7 +81,7 @@ extension SQLiteStore {
             try Row.fetchOne(
                 db, sql: "SELECT * FROM contacts WHERE account_id = ? AND \(channel == .email ? "email_key" : "phone") = ?",
                 arguments: [accountID, key]
-            ).map(SQLiteRows.contact)
+            ).map(StoreRows.contact)
         }
     }
 
@@ -97,7 +89,7 @@ extension SQLiteStore {
 
     static func fetchContact(_ db: Database, accountID: String, id: String) throws -> Contact? {
         try Row.fetchOne(db, sql: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
-            .map(SQLiteRows.contact)
+            .map(StoreRows.contact)
     }
 
     /// Runs `write`; turns a violation of the unique address indexes into `email_taken` /

@@ -16,7 +16,7 @@ extension SQLiteStore: EventStore {
                 arguments: [now.millisecondsSince1970, limit])
             var claimed: [ClaimedEvent] = []
             for row in rows {
-                let event = SQLiteRows.event(row)
+                let event = StoreRows.event(row)
                 try db.execute(
                     sql: "UPDATE events SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?",
                     arguments: [leaseUntil.millisecondsSince1970, now.millisecondsSince1970, event.id])
@@ -45,32 +45,20 @@ extension SQLiteStore: EventStore {
         try await pool.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM events WHERE account_id = ? ORDER BY seq DESC LIMIT ?", arguments: [accountID, limit]
-            ).map(SQLiteRows.event)
-        }
-    }
-
-    /// The event a verification leaving `pending` for `status` reports, if any.
-    static func eventType(leaving status: VerificationStatus) -> String? {
-        switch status {
-        case .approved: "verification.approved"
-        case .failed, .maxAttemptsReached: "verification.failed"
-        case .expired: "verification.expired"
-        case .pending, .canceled: nil
+            ).map(StoreRows.event)
         }
     }
 
     /// Queues an event for the account's callback, if it has one (in the caller's transaction).
-    /// The payload is `{"type", "timestamp", "data"}`; `data` must never hold a secret.
+    /// See ``StoreEvents``.
     static func enqueueEvent(_ db: Database, accountID: String, type: String, now: Date, data: [String: Any]) throws {
         guard try String.fetchOne(db, sql: "SELECT callback_url FROM accounts WHERE id = ?", arguments: [accountID]) != nil else { return }
-        let id = Event.makeID()
-        let payload: [String: Any] = ["id": id, "type": type, "timestamp": now.formatted(.iso8601), "data": data]
-        let body = try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys, .withoutEscapingSlashes])
+        let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
         try db.execute(
             sql: """
                 INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
                 """,
-            arguments: [id, accountID, type, body, now.millisecondsSince1970, now.millisecondsSince1970, now.millisecondsSince1970])
+            arguments: [id, accountID, type, Data(body), now.millisecondsSince1970, now.millisecondsSince1970, now.millisecondsSince1970])
     }
 }

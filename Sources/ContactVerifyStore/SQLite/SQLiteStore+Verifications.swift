@@ -14,10 +14,10 @@ extension SQLiteStore: VerificationStore {
             let open = try Row.fetchOne(
                 db, sql: "SELECT * FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending' ORDER BY seq DESC LIMIT 1",
                 arguments: [contactID, channel.rawValue]
-            ).map(SQLiteRows.verification)
+            ).map(StoreRows.verification)
             let addressKey = contact[channel.addressChannel]?.key ?? ""
             let dayAgo = now.addingTimeInterval(-86_400).millisecondsSince1970
-            let midnight = Int64((now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 * 1000)
+            let midnight = StoreSQL.startOfDay(now)
             let counters = SendCounters(
                 addressSendsLast24h: try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM send_log WHERE account_id = ? AND channel = ? AND address_key = ? AND sent_at > ?",
@@ -34,18 +34,10 @@ extension SQLiteStore: VerificationStore {
                 try db.execute(
                     sql: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
                     arguments: [contactID, channel.rawValue])
+                let columns = StoreRows.verificationColumns
                 try db.execute(
-                    sql: """
-                        INSERT INTO verifications (id, account_id, contact_id, channel, method, address, address_key, locale, status,
-                            nonce, code_hash, token_key, attempts, send_count, last_sent_at, created_at, expires_at, approved_at, batch_id)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        v.id, v.accountID, v.contactID, v.channel.rawValue, v.method.rawValue, v.address, v.addressKey, v.locale,
-                        v.status.rawValue, Data(v.nonce), v.codeHash, v.tokenKey.map { Data($0) }, v.attempts, v.sendCount,
-                        v.lastSentAt.millisecondsSince1970, v.createdAt.millisecondsSince1970, v.expiresAt.millisecondsSince1970,
-                        v.approvedAt?.millisecondsSince1970, v.batchID,
-                    ])
+                    sql: "INSERT INTO verifications (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
+                    arguments: StatementArguments(stored: StoreRows.verificationValues(v)))
             case .resend:
                 try Self.saveVerification(db, v, now: now)
             }
@@ -56,8 +48,12 @@ extension SQLiteStore: VerificationStore {
             try Self.saveContact(db, contact)
             if let batchID = write.batchID {
                 try db.execute(
-                    sql: "UPDATE batch_items SET status = 'done', outcome = 'queued', verification_id = ? WHERE batch_id = ? AND contact_id = ?",
+                    sql: """
+                        UPDATE batch_items SET status = 'done', outcome = 'queued', verification_id = ?
+                        WHERE batch_id = ? AND contact_id = ? AND status = 'pending'
+                        """,
                     arguments: [v.id, batchID, contactID])
+                guard db.changesCount == 1 else { throw ServiceError.batchItemTaken }
             }
             return write
         }
@@ -66,14 +62,14 @@ extension SQLiteStore: VerificationStore {
     public func verification(accountID: String, id: String) async throws -> Verification? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE account_id = ? AND id = ?", arguments: [accountID, id])
-                .map(SQLiteRows.verification)
+                .map(StoreRows.verification)
         }
     }
 
     public func verification(tokenKey: [UInt8]) async throws -> Verification? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)])
-                .map(SQLiteRows.verification)
+                .map(StoreRows.verification)
         }
     }
 
@@ -81,7 +77,7 @@ extension SQLiteStore: VerificationStore {
         try await pool.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT * FROM messages WHERE verification_id = ? ORDER BY seq DESC LIMIT 1", arguments: [verificationID]
-            ).map(SQLiteRows.message)
+            ).map(StoreRows.message)
         }
     }
 
@@ -90,7 +86,7 @@ extension SQLiteStore: VerificationStore {
     ) async throws -> R {
         try await writer.write { db in
             guard var verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
-                .map(SQLiteRows.verification)
+                .map(StoreRows.verification)
             else { throw ServiceError.notFound("verification") }
             var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
             let before = contact
@@ -111,7 +107,7 @@ extension SQLiteStore: VerificationStore {
             let ms = now.millisecondsSince1970
             let due = try Row.fetchAll(
                 db, sql: "SELECT * FROM verifications WHERE status = 'pending' AND expires_at <= ?", arguments: [ms]
-            ).map(SQLiteRows.verification)
+            ).map(StoreRows.verification)
             for var verification in due {
                 var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
                 VerificationRules.end(&verification, as: .expired, contact: &contact)
@@ -143,14 +139,14 @@ extension SQLiteStore: VerificationStore {
                 arguments: [ms, limit])
             var claimed: [ClaimedMessage] = []
             for row in rows {
-                var message = SQLiteRows.message(row)
+                var message = StoreRows.message(row)
                 message.status = .sending
                 message.attempts += 1
                 message.nextAttemptAt = leaseUntil
                 message.updatedAt = now
                 try Self.saveMessage(db, message)
                 guard let verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
-                    .map(SQLiteRows.verification)
+                    .map(StoreRows.verification)
                 else { continue }
                 claimed.append(ClaimedMessage(
                     message: message, verification: verification, accountName: row["account_name"], contactName: row["contact_name"]))
@@ -163,9 +159,9 @@ extension SQLiteStore: VerificationStore {
         messageID: String, now: Date, _ change: @escaping @Sendable (inout OutboxMessage, inout Verification, inout Contact?) -> Void
     ) async throws {
         try await writer.write { db in
-            guard var message = try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]).map(SQLiteRows.message),
+            guard var message = try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]).map(StoreRows.message),
                 var verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
-                    .map(SQLiteRows.verification)
+                    .map(StoreRows.verification)
             else { return }
             var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
             let before = contact
@@ -194,13 +190,8 @@ extension SQLiteStore: VerificationStore {
 
     static func saveVerification(_ db: Database, _ v: Verification, now: Date) throws {
         let previous = try String.fetchOne(db, sql: "SELECT status FROM verifications WHERE id = ?", arguments: [v.id])
-        if previous == VerificationStatus.pending.rawValue, let type = Self.eventType(leaving: v.status) {
-            try Self.enqueueEvent(
-                db, accountID: v.accountID, type: type, now: now,
-                data: [
-                    "verificationId": v.id, "contactId": v.contactID, "channel": v.channel.rawValue, "method": v.method.rawValue,
-                    "status": v.status.rawValue, "batchId": v.batchID ?? NSNull(),
-                ])
+        if previous == VerificationStatus.pending.rawValue, let type = StoreEvents.type(leaving: v.status) {
+            try Self.enqueueEvent(db, accountID: v.accountID, type: type, now: now, data: StoreEvents.data(of: v))
         }
         try db.execute(
             sql: """
@@ -211,17 +202,10 @@ extension SQLiteStore: VerificationStore {
     }
 
     static func insertMessage(_ db: Database, _ m: OutboxMessage) throws {
+        let columns = StoreRows.messageColumns
         try db.execute(
-            sql: """
-                INSERT INTO messages (id, account_id, verification_id, channel, status, attempts, next_attempt_at, expires_at,
-                    provider_message_id, last_error_code, last_error_message, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                m.id, m.accountID, m.verificationID, m.channel.rawValue, m.status.rawValue, m.attempts,
-                m.nextAttemptAt.millisecondsSince1970, m.expiresAt.millisecondsSince1970, m.providerMessageID,
-                m.lastErrorCode, m.lastErrorMessage, m.createdAt.millisecondsSince1970, m.updatedAt.millisecondsSince1970,
-            ])
+            sql: "INSERT INTO messages (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
+            arguments: StatementArguments(stored: StoreRows.messageValues(m)))
     }
 
     static func saveMessage(_ db: Database, _ m: OutboxMessage) throws {
@@ -239,9 +223,9 @@ extension SQLiteStore: VerificationStore {
 
     /// Writes a contact's mutable columns (its id and account never change).
     static func saveContact(_ db: Database, _ contact: Contact) throws {
-        let assignments = SQLiteRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
+        let assignments = StoreRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
         try db.execute(
             sql: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
-            arguments: StatementArguments(Array(SQLiteRows.contactValues(contact).dropFirst(2)) + [contact.id, contact.accountID]))
+            arguments: StatementArguments(stored: Array(StoreRows.contactValues(contact).dropFirst(2)) + [.text(contact.id), .text(contact.accountID)]))
     }
 }

@@ -59,29 +59,20 @@ extension SQLiteStore {
             if let existing {
                 stored.createdAt = Date(millisecondsSince1970: existing["created_at"])
             }
+            let columns = StoreRows.accountColumns
             try db.execute(
                 sql: """
-                    INSERT INTO accounts (id, display_name, default_region, locale, allowed_countries, daily_sms_limit,
-                        callback_url, callback_secret, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name,
-                        default_region = excluded.default_region, locale = excluded.locale,
-                        allowed_countries = excluded.allowed_countries, daily_sms_limit = excluded.daily_sms_limit,
-                        callback_url = excluded.callback_url, callback_secret = excluded.callback_secret,
-                        updated_at = excluded.updated_at
+                    INSERT INTO accounts (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))
+                    ON CONFLICT(id) DO UPDATE SET \(columns.dropFirst().filter { $0 != "created_at" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
                     """,
-                arguments: [
-                    stored.id, stored.displayName, stored.defaultRegion, stored.locale,
-                    stored.allowedCountries?.joined(separator: ","), stored.dailySmsLimit, stored.callbackURL,
-                    stored.callbackSecret, stored.createdAt.millisecondsSince1970, stored.updatedAt.millisecondsSince1970,
-                ])
+                arguments: StatementArguments(stored: StoreRows.accountValues(stored)))
             return (stored, existing == nil)
         }
     }
 
     public func account(id: String) async throws -> Account? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(SQLiteRows.account)
+            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(StoreRows.account)
         }
     }
 
@@ -98,7 +89,7 @@ extension SQLiteStore {
             try Row.fetchOne(
                 db, sql: "SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
                 arguments: [Data(secretHash)]
-            ).map(SQLiteRows.apiKey)
+            ).map(StoreRows.apiKey)
         }
     }
 
