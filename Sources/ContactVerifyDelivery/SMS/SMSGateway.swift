@@ -124,7 +124,8 @@ public struct SMSTransport: MessageTransport {
     }
 
     /// The gateway's interpretation with the transport-wide rules applied: 429 is transient,
-    /// and `Retry-After` sets the earliest retry of a non-permanent failure.
+    /// and `Retry-After` sets the earliest retry of a non-permanent failure (on a `429`/`503`,
+    /// of every message: the provider is paused).
     static func outcome(
         of response: InboundHTTPResponse, gateway: any SMSGateway, now: Date
     ) -> Result<DeliveryReceipt, DeliveryError> {
@@ -135,6 +136,7 @@ public struct SMSTransport: MessageTransport {
             let wait = RetryAfter.parse(header, now: now)
         {
             error.retryAfter = max(error.retryAfter ?? .zero, wait)
+            error.pausesProvider = response.status == 429 || response.status == 503
         }
         return .failure(error)
     }

@@ -66,13 +66,18 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// The earliest the provider accepts a retry (a `Retry-After`), if it said so.
     public var retryAfter: Duration?
+    /// Set when the provider asked for no traffic at all for a while (an HTTP `429`/`503` with
+    /// `Retry-After`), as opposed to a wait for this one message or recipient:
+    /// ``PacedTransport`` then holds back every message for that long.
+    public var pausesProvider = false
 
     /// Creates a delivery error.
-    public init(kind: Kind, code: String, message: String, retryAfter: Duration? = nil) {
+    public init(kind: Kind, code: String, message: String, retryAfter: Duration? = nil, pausesProvider: Bool = false) {
         self.kind = kind
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
+        self.pausesProvider = pausesProvider
     }
 
     /// `kind code: message`.
