@@ -37,7 +37,7 @@ public func buildApplication(
     try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
     let secret = try loadSecret(configuration)
     logger.info("Server secret loaded", metadata: ["secret.fingerprint": .string(secret.fingerprint)])
-    let store = try SQLiteStore(path: configuration.databasePath)
+    let store = try await configuration.openStore(logger: logger)
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = PrometheusMetricsFactory(registry: registry)
 
@@ -46,7 +46,9 @@ public func buildApplication(
     let files = FileTransport(
         directory: configuration.outboxDirectory, fromName: configuration.mailFromName, fromAddress: configuration.mailFromAddress)
     let worker = OutboxWorker(
-        store: store, secrets: secrets, transports: Transports(email: configuration.emailTransport ?? files, sms: configuration.smsTransport ?? files), templates: templates, clock: clock,
+        store: store, secrets: secrets, transports: Transports(
+            email: PacedTransport(configuration.emailTransport ?? files, ratePerSecond: configuration.emailRatePerSecond),
+            sms: PacedTransport(configuration.smsTransport ?? files, ratePerSecond: configuration.smsRatePerSecond)), templates: templates, clock: clock,
         publicURL: configuration.effectivePublicURL, reports: reports, logger: logger, metrics: metricsFactory)
     let verifications = VerificationService(
         store: store, clock: clock, policy: configuration.policy, secret: secret,

@@ -1,5 +1,6 @@
 import ContactVerifyCore
 import ContactVerifyDelivery
+import ContactVerifyStore
 import Foundation
 import Logging
 
@@ -11,6 +12,8 @@ public struct ServiceConfiguration: Sendable {
     public var port = 8080
     /// SQLite database and file-transport output.
     public var dataDirectory = "./data"
+    /// The shared PostgreSQL store; `nil` keeps the embedded SQLite database in the data folder.
+    public var database: PostgresStoreConfiguration?
     /// Base of verification links; defaults to `http://host:port`. Never taken from a request.
     public var publicURL: String?
     /// Folder holding `openapi.yaml` and `templates/`; found automatically when `nil`.
@@ -33,6 +36,10 @@ public struct ServiceConfiguration: Sendable {
     public var smsTransport: (any MessageTransport)?
     /// The HTTP client of event callbacks; `nil` makes a libcurl one.
     public var httpClient: (any HTTPClient)?
+    /// Messages per second this instance sends by email and by SMS (`nil`: unlimited). Either
+    /// way a provider's `429`/`503` `Retry-After` pauses its transport (``PacedTransport``).
+    public var emailRatePerSecond: Double?
+    public var smsRatePerSecond: Double?
     /// Verifications a batch starts per second (pacing for gateways' rate limits).
     public var batchRatePerSecond = 50
     /// Whether the background workers (the outbox worker and the batch runner) run with the
@@ -81,8 +88,14 @@ public struct ServiceConfiguration: Sendable {
     }
 }
 
-/// A setting that cannot work; start-up stops with this message.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+extension ServiceConfiguration {
+    /// Opens (and migrates) the configured store: PostgreSQL when ``database`` is set, else
+    /// SQLite in the data folder.
+    public func openStore(logger: Logger = Logger(label: "contact-verify.store")) async throws -> any ServiceStore {
+        if let database {
+            return try await PostgresStore(database, logger: logger)
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        return try SQLiteStore(path: databasePath)
+    }
 }

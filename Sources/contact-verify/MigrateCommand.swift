@@ -9,10 +9,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let settings = try store.settings()
         var configuration = ServiceConfiguration()
-        configuration.dataDirectory = store.resolvedDataDirectory(settings)
-        _ = try await OperatorStore.open(configuration)
-        print("Database at \(configuration.databasePath) is up to date.")
+        try store.apply(try store.settings(), to: &configuration)
+        _ = try await configuration.openStore()
+        print("Database at \(configuration.database?.redacted ?? configuration.databasePath) is up to date.")
     }
 }

@@ -26,7 +26,7 @@ struct SendTestCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try store.settings()
         var configuration = ServiceConfiguration()
-        configuration.dataDirectory = store.resolvedDataDirectory(settings)
+        try store.apply(settings, to: &configuration)
         try transports.apply(settings, to: &configuration)
         let files = FileTransport(
             directory: configuration.outboxDirectory, fromName: configuration.mailFromName, fromAddress: configuration.mailFromAddress)

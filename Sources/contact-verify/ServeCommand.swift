@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try store.settings()
         var configuration = ServiceConfiguration()
-        configuration.dataDirectory = store.resolvedDataDirectory(settings)
+        try store.apply(settings, to: &configuration)
         configuration.host = settings.string("host", host) ?? configuration.host
         configuration.port = try settings.int("port", port) ?? configuration.port
         configuration.publicURL = settings.string("public-url", publicURL)

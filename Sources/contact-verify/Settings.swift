@@ -1,11 +1,13 @@
 import ArgumentParser
 import ContactVerifyAPI
+import ContactVerifyCore
+import ContactVerifyStore
 import Foundation
 import Logging
 
 /// Resolves one setting: flag, then `CONTACT_VERIFY_<NAME>`, then the config file, then the default.
 struct SettingsSource {
-    private let environment: [String: String]
+    let environment: [String: String]
     private let file: [String: String]
 
     init(configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -47,6 +49,13 @@ struct SettingsSource {
         return number
     }
 
+    func double(_ flag: String, _ value: Double?) throws -> Double? {
+        if let value { return value }
+        guard let text = string(flag, nil) else { return nil }
+        guard let number = Double(text) else { throw ValidationError("\(Self.variable(for: flag)) must be a number.") }
+        return number
+    }
+
     func bool(_ flag: String, _ value: Bool) throws -> Bool {
         if value { return true }
         guard let text = string(flag, nil)?.lowercased() else { return false }
@@ -66,7 +75,34 @@ struct StoreOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "A file of CONTACT_VERIFY_NAME=value lines. (env: CONTACT_VERIFY_CONFIG)")
     var configFile: String?
 
+    @Option(name: .customLong("database-url"), help: "postgres://user:password@host:5432/db[?sslmode=disable|prefer|require|verify-ca|verify-full&sslrootcert=FILE] selects the shared PostgreSQL store. (env: CONTACT_VERIFY_DATABASE_URL or DATABASE_URL; default: unset, SQLite in the data folder)")
+    var databaseURL: String?
+
+    @Option(name: .customLong("database-pool-size"), help: "PostgreSQL connections per instance. (env: CONTACT_VERIFY_DATABASE_POOL_SIZE; default: 10)")
+    var databasePoolSize: Int?
+
+    @Option(name: .customLong("database-statement-timeout"), help: "Seconds a PostgreSQL statement may run before the server cancels it (0: no limit). (env: CONTACT_VERIFY_DATABASE_STATEMENT_TIMEOUT; default: 30)")
+    var databaseStatementTimeout: Int?
+
     func settings() throws -> SettingsSource { try SettingsSource(configFile: configFile) }
+
+    /// Fills the data folder and the database of `configuration`.
+    func apply(_ settings: SettingsSource, to configuration: inout ServiceConfiguration) throws {
+        configuration.dataDirectory = resolvedDataDirectory(settings)
+        guard let url = settings.string("database-url", databaseURL) ?? settings.environment["DATABASE_URL"] else { return }
+        do {
+            var database = try PostgresStoreConfiguration(url: url)
+            database.poolSize = try settings.int("database-pool-size", databasePoolSize) ?? database.poolSize
+            guard (1...1000).contains(database.poolSize) else { throw ValidationError("--database-pool-size must be 1–1000.") }
+            if let seconds = try settings.int("database-statement-timeout", databaseStatementTimeout) {
+                guard seconds >= 0 else { throw ValidationError("--database-statement-timeout must be 0 or more seconds.") }
+                database.statementTimeout = seconds == 0 ? nil : .seconds(seconds)
+            }
+            configuration.database = database
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+    }
 
     func resolvedDataDirectory(_ settings: SettingsSource) -> String {
         settings.string("data-dir", dataDirectory) ?? "./data"

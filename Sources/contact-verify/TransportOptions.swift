@@ -23,6 +23,9 @@ struct TransportOptions: ParsableArguments {
     @Option(name: .customLong("smtp-connections"), help: "Parallel SMTP connections, each reused. (env: CONTACT_VERIFY_SMTP_CONNECTIONS; default: 4)")
     var smtpConnections: Int?
 
+    @Option(name: .customLong("smtp-rate"), help: "Emails per second this instance sends at most (0: unlimited). (env: CONTACT_VERIFY_SMTP_RATE; default: 0)")
+    var smtpRate: Double?
+
     @Option(name: .customLong("smtp-timeout"), help: "Seconds for one message. (env: CONTACT_VERIFY_SMTP_TIMEOUT; default: 30)")
     var smtpTimeout: Int?
 
@@ -40,6 +43,12 @@ struct TransportOptions: ParsableArguments {
 
     @Option(name: .customLong("sms-from"), help: "Sender id or number. (env: CONTACT_VERIFY_SMS_FROM; default: unset)")
     var smsFrom: String?
+
+    @Option(name: .customLong("sms-rate"), help: "SMS per second this instance sends at most, to stay under the gateway's limit (0: unlimited). (env: CONTACT_VERIFY_SMS_RATE; default: 0)")
+    var smsRate: Double?
+
+    @Option(name: .customLong("sms-connections"), help: "Parallel connections to the SMS gateway, each reused. (env: CONTACT_VERIFY_SMS_CONNECTIONS; default: 4)")
+    var smsConnections: Int?
 
     @Option(name: .customLong("sms-twilio-account-sid"), help: "Twilio account SID (when --sms-username is an API key). (env: CONTACT_VERIFY_SMS_TWILIO_ACCOUNT_SID; default: the username)")
     var twilioAccountSID: String?
@@ -76,6 +85,9 @@ struct TransportOptions: ParsableArguments {
             throw ValidationError(error.description)
         }
 
+        configuration.emailRatePerSecond = try rate("smtp-rate", smtpRate, settings)
+        configuration.smsRatePerSecond = try rate("sms-rate", smsRate, settings)
+
         let name = settings.string("sms-provider", smsProvider) ?? "file"
         guard let provider = SMSProvider(rawValue: name) else {
             throw ValidationError("--sms-provider must be one of \(SMSProvider.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -89,12 +101,22 @@ struct TransportOptions: ParsableArguments {
         sms.aliyunTemplateCode = settings.string("sms-aliyun-template-code", aliyunTemplateCode)
         sms.aliyunLinkTemplateCode = settings.string("sms-aliyun-link-template-code", aliyunLinkTemplateCode)
         sms.httpBody = settings.string("sms-http-body", httpBody)
+        var client = CurlHTTPClient.Configuration()
+        client.connections = try settings.int("sms-connections", smsConnections) ?? 4
+        guard client.connections > 0 else { throw ValidationError("--sms-connections must be at least 1.") }
         do {
             if let gateway = try sms.makeGateway() {
-                configuration.smsTransport = SMSTransport(gateway: gateway, client: CurlHTTPClient())
+                configuration.smsTransport = SMSTransport(gateway: gateway, client: CurlHTTPClient(client))
             }
         } catch {
             throw ValidationError(error.description)
         }
+    }
+
+    /// A messages-per-second flag: 0 or unset is unlimited.
+    private func rate(_ name: String, _ flag: Double?, _ settings: SettingsSource) throws -> Double? {
+        guard let rate = try settings.double(name, flag) else { return nil }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--\(name) must be a number of messages per second, 0 for unlimited.") }
+        return rate > 0 ? rate : nil
     }
 }

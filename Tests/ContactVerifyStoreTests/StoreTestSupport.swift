@@ -1,5 +1,7 @@
 import ContactVerifyCore
 import Foundation
+import Logging
+import Testing
 
 @testable import ContactVerifyStore
 
@@ -43,5 +45,30 @@ enum Fixture {
             email: try email.map { ContactAddress(try EmailNormalizer().normalize($0)) },
             phone: try phone.map { ContactAddress(try PhoneNumberNormalizer().normalize($0, defaultRegion: nil)) },
             createdAt: now, updatedAt: now)
+    }
+}
+
+/// The two stores the behavioural suites run against, unchanged.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// Runs `body` with a new, empty store of this kind, then closes and removes it.
+    func with<T>(_ body: (any ServiceStore) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            return try await TemporaryDatabase.with { database in try await body(try database.open()) }
+        case .postgres:
+            let store = try await PostgresStore(try await PostgresServer.makeConfiguration(), logger: Logger(label: "test"))
+            do {
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        }
     }
 }

@@ -1,22 +1,20 @@
 import ContactVerifyCore
 import Foundation
-import GRDB
 import Testing
 
 @testable import ContactVerifyStore
 
-/// Contacts through the ``Store`` API of the SQLite store: unique addresses under
-/// concurrency, freeing an address on delete, and stable cursor pagination.
-@Suite("SQLite store: contacts")
-struct SQLiteContactStoreTests {
+/// Contacts through the ``Store`` API, the same tests for SQLite and PostgreSQL: unique
+/// addresses under concurrency, freeing an address on delete, and stable cursor pagination.
+@Suite("Stores: contacts")
+struct StoreContactTests {
     // MARK: Unique addresses under concurrency
 
     @Test(
         "of 20 concurrent creates with one normalized address, exactly one wins and 19 get the conflict",
-        arguments: [AddressChannel.email, .phone])
-    func concurrentCreatesOfOneAddress(channel: AddressChannel) async throws {
-        try await TemporaryDatabase.with { database in
-            let store = try database.open()
+        arguments: StoreKind.allCases, [AddressChannel.email, .phone])
+    func concurrentCreatesOfOneAddress(kind: StoreKind, channel: AddressChannel) async throws {
+        try await kind.with { store in
             _ = try await store.putAccount(Fixture.account("acme"))
             // Twenty spellings of one address, so the store must compare the normalized key.
             let contacts = try (0..<20).map { i in
@@ -54,15 +52,14 @@ struct SQLiteContactStoreTests {
 
             let key = channel == .email ? "ann@example.com" : "+8613800138000"
             #expect(try await store.contactHolding(accountID: "acme", channel: channel, key: key)?.id == winner)
-            let rows = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contacts") }
-            #expect(rows == 1)
+            let all = try await store.listContacts(accountID: "acme", filter: ContactFilter(), limit: 100, cursor: nil)
+            #expect(all.items.map(\.id) == [winner])
         }
     }
 
-    @Test("the same address in another account is not a conflict")
-    func otherAccountsAreUnaffected() async throws {
-        try await TemporaryDatabase.with { database in
-            let store = try database.open()
+    @Test("the same address in another account is not a conflict", arguments: StoreKind.allCases)
+    func otherAccountsAreUnaffected(kind: StoreKind) async throws {
+        try await kind.with { store in
             _ = try await store.putAccount(Fixture.account("acme"))
             _ = try await store.putAccount(Fixture.account("globex"))
             let ann = try Fixture.contact("acme", email: "ann@example.com", phone: "+8613800138000")
@@ -77,10 +74,9 @@ struct SQLiteContactStoreTests {
 
     // MARK: Delete frees the address
 
-    @Test("deleting a contact frees its email and phone at once")
-    func deleteFreesAddresses() async throws {
-        try await TemporaryDatabase.with { database in
-            let store = try database.open()
+    @Test("deleting a contact frees its email and phone at once", arguments: StoreKind.allCases)
+    func deleteFreesAddresses(kind: StoreKind) async throws {
+        try await kind.with { store in
             _ = try await store.putAccount(Fixture.account("acme"))
             let first = try Fixture.contact("acme", name: "Ann", email: "ann@example.com", phone: "+8613800138000")
             try await store.insertContact(first)
@@ -110,10 +106,9 @@ struct SQLiteContactStoreTests {
 
     // MARK: Pagination
 
-    @Test("paging with limit 7 while 120 contacts are inserted returns each contact once, in creation order")
-    func paginationIsStableUnderInserts() async throws {
-        try await TemporaryDatabase.with { database in
-            let store = try database.open()
+    @Test("paging with limit 7 while 120 contacts are inserted returns each contact once, in creation order", arguments: StoreKind.allCases)
+    func paginationIsStableUnderInserts(kind: StoreKind) async throws {
+        try await kind.with { store in
             _ = try await store.putAccount(Fixture.account("acme"))
             _ = try await store.putAccount(Fixture.account("globex"))
             // Existing contacts, inserted one by one so that creation order is known. Ids are
@@ -170,18 +165,15 @@ struct SQLiteContactStoreTests {
             // The writer finished before the reader reached the end, so the reader saw every
             // new contact too, and the whole walk follows creation (commit) order.
             #expect(Set(seen).isSuperset(of: newIDs))
-            let creationOrder = try await store.pool.read { db in
-                try String.fetchAll(db, sql: "SELECT id FROM contacts WHERE account_id = 'acme' ORDER BY seq")
-            }
+            let creationOrder = try await store.listContacts(accountID: "acme", filter: ContactFilter(), limit: 500, cursor: nil).items.map(\.id)
             #expect(creationOrder.count == 160)
             #expect(seen == creationOrder)
         }
     }
 
-    @Test("a cursor the store did not issue is refused, not read as the start")
-    func foreignCursorIsRefused() async throws {
-        try await TemporaryDatabase.with { database in
-            let store = try database.open()
+    @Test("a cursor the store did not issue is refused, not read as the start", arguments: StoreKind.allCases)
+    func foreignCursorIsRefused(kind: StoreKind) async throws {
+        try await kind.with { store in
             _ = try await store.putAccount(Fixture.account("acme"))
             try await store.insertContact(try Fixture.contact("acme", email: "ann@example.com"))
             for cursor in ["", "not-base64!", Base64URL.encode(Array("x:1".utf8)), Base64URL.encode(Array("s:-1".utf8))] {

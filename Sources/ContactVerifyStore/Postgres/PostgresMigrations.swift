@@ -1,0 +1,221 @@
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL schema: the SQLite schema's tables and columns (so ``StoreRows`` maps both),
+/// in PostgreSQL's types. Migrations are frozen once shipped: add new ones, never edit old ones.
+/// Instances starting together migrate one at a time (an advisory lock).
+enum PostgresMigrations {
+    /// Every migration, in order.
+    static let all: [(name: String, sql: String)] = [
+        (
+            "v1-accounts-keys-contacts",
+            """
+            CREATE TABLE accounts (
+                id TEXT PRIMARY KEY,
+                display_name TEXT NOT NULL,
+                default_region TEXT,
+                locale TEXT NOT NULL,
+                allowed_countries TEXT,
+                daily_sms_limit BIGINT NOT NULL,
+                callback_url TEXT,
+                callback_secret TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+                is_admin BIGINT NOT NULL CHECK (is_admin IN (0, 1)),
+                name TEXT,
+                secret_hash BYTEA NOT NULL UNIQUE,
+                created_at BIGINT NOT NULL,
+                revoked_at BIGINT,
+                CHECK (is_admin = 1 OR account_id IS NOT NULL)
+            );
+            CREATE TABLE contacts (
+                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                locale TEXT,
+                external_id TEXT,
+                email TEXT,
+                email_key TEXT,
+                email_status TEXT,
+                email_verified_at BIGINT,
+                email_failed_checks BIGINT NOT NULL DEFAULT 0,
+                email_locked_until BIGINT,
+                phone TEXT,
+                phone_type TEXT,
+                phone_status TEXT,
+                phone_verified_at BIGINT,
+                phone_failed_checks BIGINT NOT NULL DEFAULT 0,
+                phone_locked_until BIGINT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                CHECK (email IS NOT NULL OR phone IS NOT NULL),
+                CHECK ((email IS NULL) = (email_key IS NULL) AND (email IS NULL) = (email_status IS NULL)),
+                CHECK ((phone IS NULL) = (phone_status IS NULL))
+            );
+            CREATE UNIQUE INDEX contacts_unique_email ON contacts(account_id, email_key);
+            CREATE UNIQUE INDEX contacts_unique_phone ON contacts(account_id, phone);
+            CREATE INDEX contacts_by_account ON contacts(account_id, seq);
+            CREATE INDEX contacts_by_email_status ON contacts(account_id, email_status, seq);
+            CREATE INDEX contacts_by_phone_status ON contacts(account_id, phone_status, seq);
+            """
+        ),
+        (
+            "v2-verifications-outbox",
+            """
+            CREATE TABLE verifications (
+                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                contact_id TEXT NOT NULL,
+                channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),
+                method TEXT NOT NULL CHECK (method IN ('code', 'link')),
+                address TEXT NOT NULL,
+                address_key TEXT NOT NULL,
+                locale TEXT NOT NULL,
+                status TEXT NOT NULL,
+                nonce BYTEA NOT NULL,
+                code_hash TEXT,
+                token_key BYTEA UNIQUE,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                send_count BIGINT NOT NULL,
+                last_sent_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                approved_at BIGINT,
+                batch_id TEXT,
+                CHECK ((method = 'code') = (code_hash IS NOT NULL)),
+                CHECK ((method = 'link') = (token_key IS NOT NULL))
+            );
+            CREATE INDEX verifications_by_contact ON verifications(contact_id, channel, status);
+            CREATE INDEX verifications_pending_expiry ON verifications(expires_at) WHERE status = 'pending';
+            CREATE TABLE messages (
+                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                account_id TEXT NOT NULL,
+                verification_id TEXT NOT NULL REFERENCES verifications(id) ON DELETE CASCADE,
+                channel TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                provider_message_id TEXT,
+                last_error_code TEXT,
+                last_error_message TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            CREATE INDEX messages_due ON messages(next_attempt_at) WHERE status IN ('queued', 'sending');
+            CREATE INDEX messages_by_verification ON messages(verification_id, seq);
+            CREATE TABLE send_log (
+                account_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                address_key TEXT NOT NULL,
+                sent_at BIGINT NOT NULL
+            );
+            CREATE INDEX send_log_by_address ON send_log(account_id, channel, address_key, sent_at);
+            CREATE INDEX send_log_by_account ON send_log(account_id, channel, sent_at);
+            """
+        ),
+        (
+            "v3-idempotency-keys",
+            """
+            CREATE TABLE idempotency_keys (
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                key TEXT NOT NULL,
+                fingerprint BYTEA NOT NULL,
+                status BIGINT,
+                body BYTEA,
+                created_at BIGINT NOT NULL,
+                completed_at BIGINT,
+                PRIMARY KEY (account_id, key)
+            );
+            CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at);
+            """
+        ),
+        (
+            "v4-batches",
+            """
+            CREATE TABLE batches (
+                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                channel TEXT NOT NULL CHECK (channel IN ('email', 'sms')),
+                method TEXT NOT NULL CHECK (method IN ('code', 'link')),
+                status TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+                total BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                completed_at BIGINT
+            );
+            CREATE INDEX batches_running ON batches(seq) WHERE status = 'running';
+            CREATE TABLE batch_items (
+                batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+                position BIGINT NOT NULL,
+                contact_id TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'done')),
+                outcome TEXT,
+                verification_id TEXT,
+                error_code TEXT,
+                error_message TEXT,
+                PRIMARY KEY (batch_id, contact_id)
+            );
+            CREATE UNIQUE INDEX batch_items_by_position ON batch_items(batch_id, position);
+            CREATE INDEX batch_items_pending ON batch_items(batch_id, position) WHERE status = 'pending';
+            """
+        ),
+        (
+            "v5-events",
+            """
+            CREATE TABLE events (
+                seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                type TEXT NOT NULL,
+                payload BYTEA NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'delivered', 'failed')),
+                attempts BIGINT NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            CREATE INDEX events_due ON events(next_attempt_at) WHERE status IN ('queued', 'sending');
+            CREATE INDEX events_by_account ON events(account_id, seq);
+            """
+        ),
+    ]
+
+    /// Applies the migrations the database lacks, each in its own transaction, holding an
+    /// advisory lock so that instances starting together do not race.
+    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [String] {
+        try await client.withConnection { connection in
+            try await connection.run("SELECT pg_advisory_lock(7426301)", logger)
+            do {
+                try await connection.run(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                    logger)
+                let applied = Set(try await connection.rows("SELECT name FROM schema_migrations", logger).compactMap { $0.text("name") })
+                var ran: [String] = []
+                for migration in all where !applied.contains(migration.name) {
+                    try await connection.withTransaction(logger: logger) { connection in
+                        // One statement at a time (no migration has a `;` inside a literal).
+                        for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                            try await connection.run(PostgresQuery(unsafeSQL: String(statement)), logger)
+                        }
+                        try await connection.run("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger)
+                    }
+                    ran.append(migration.name)
+                }
+                try await connection.run("SELECT pg_advisory_unlock(7426301)", logger)
+                return ran
+            } catch {
+                _ = try? await connection.run("SELECT pg_advisory_unlock(7426301)", logger)
+                throw error
+            }
+        }
+    }
+}

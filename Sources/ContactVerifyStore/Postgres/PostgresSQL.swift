@@ -1,0 +1,80 @@
+import ContactVerifyCore
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// PostgreSQL's rows read as ``StoredRow``, so ``StoreRows`` maps them.
+extension PostgresRandomAccessRow: StoredRow {
+    func text(_ column: String) -> String? {
+        guard contains(column) else { return nil }
+        return try? self[column].decode(String?.self)
+    }
+
+    func integer(_ column: String) -> Int64? {
+        guard contains(column) else { return nil }
+        return try? self[column].decode(Int64?.self)
+    }
+
+    func bytes(_ column: String) -> [UInt8]? {
+        guard contains(column) else { return nil }
+        return (try? self[column].decode(Data?.self)).flatMap { $0.map(Array.init) }
+    }
+}
+
+extension PostgresBindings {
+    /// Appends stored values in order.
+    mutating func append(stored values: [StoredValue]) {
+        for value in values {
+            switch value {
+            case .text(let text): append(text)
+            case .integer(let integer): append(integer)
+            case .bytes(let bytes): append(ByteBuffer(bytes: bytes))
+            case .null: appendNull()
+            }
+        }
+    }
+}
+
+extension PostgresQuery {
+    /// `INSERT INTO table (columns) VALUES ($1, …)` with `values` bound, plus `suffix`.
+    static func insert(into table: String, columns: [String], values: [StoredValue], suffix: String = "") -> PostgresQuery {
+        var binds = PostgresBindings(capacity: values.count)
+        binds.append(stored: values)
+        let placeholders = (1...columns.count).map { "$\($0)" }.joined(separator: ", ")
+        return PostgresQuery(
+            unsafeSQL: "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) \(suffix)", binds: binds)
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `query` and collects its rows.
+    func rows(_ query: PostgresQuery, _ logger: Logger) async throws -> [PostgresRandomAccessRow] {
+        var rows: [PostgresRandomAccessRow] = []
+        for try await row in try await self.query(query, logger: logger) {
+            rows.append(row.makeRandomAccess())
+        }
+        return rows
+    }
+
+    /// The first row of `query`, if any.
+    func row(_ query: PostgresQuery, _ logger: Logger) async throws -> PostgresRandomAccessRow? {
+        try await rows(query, logger).first
+    }
+
+    /// Runs a statement whose rows are not needed.
+    func run(_ query: PostgresQuery, _ logger: Logger) async throws {
+        _ = try await rows(query, logger)
+    }
+}
+
+/// SQLSTATEs the store reacts to.
+enum PostgresState {
+    static let uniqueViolation = "23505"
+    static let serializationFailure = "40001"
+    static let deadlockDetected = "40P01"
+
+    static func of(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+}

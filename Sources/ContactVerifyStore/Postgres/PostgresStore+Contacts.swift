@@ -1,0 +1,145 @@
+import ContactVerifyCore
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    public func insertContact(_ contact: Contact) async throws {
+        try await mapConflicts({ contact }) {
+            try await transaction { connection in
+                // Inserts into one account take turns, so their `seq` order is their commit
+                // order and a page read never skips a contact committed later with a lower seq.
+                try await connection.run("SELECT pg_advisory_xact_lock(hashtext(\(contact.accountID)))", logger)
+                try await connection.run(
+                    .insert(into: "contacts", columns: StoreRows.contactColumns, values: StoreRows.contactValues(contact)), logger)
+            }
+        }
+    }
+
+    public func contact(accountID: String, id: String) async throws -> Contact? {
+        try await rows("SELECT * FROM contacts WHERE account_id = \(accountID) AND id = \(id)").first.map(StoreRows.contact)
+    }
+
+    public func updateContact(
+        accountID: String, id: String, now: Date, _ change: @escaping @Sendable (inout Contact) throws -> Void
+    ) async throws -> Contact {
+        var attempted: Contact?
+        return try await mapConflicts({ attempted }) {
+            try await transaction { connection in
+                guard let old = try await Self.lockContact(connection, accountID: accountID, id: id, logger) else {
+                    throw ServiceError.notFound("contact")
+                }
+                var new = old
+                try change(&new)
+                new.id = old.id
+                new.accountID = old.accountID
+                new.createdAt = old.createdAt
+                new.updatedAt = now
+                attempted = new
+                try await Self.saveContact(connection, new, logger)
+                for channel in AddressChannel.allCases where old[channel]?.key != new[channel]?.key {
+                    try await Self.cancelOpenVerifications(connection, contactID: old.id, channel: channel, now: now, logger)
+                }
+                return new
+            }
+        }
+    }
+
+    public func deleteContact(accountID: String, id: String, now: Date) async throws -> Bool {
+        try await transaction { connection in
+            guard try await connection.row("DELETE FROM contacts WHERE account_id = \(accountID) AND id = \(id) RETURNING id", logger) != nil
+            else { return false }
+            for channel in AddressChannel.allCases {
+                try await Self.cancelOpenVerifications(connection, contactID: id, channel: channel, now: now, logger)
+            }
+            return true
+        }
+    }
+
+    public func listContacts(accountID: String, filter: ContactFilter, limit: Int, cursor: String?) async throws -> Page<Contact> {
+        let after = try StoreCursor.decode(cursor, StoreCursor.contacts, initial: 0)
+        var condition = ""
+        var binds = PostgresBindings()
+        binds.append(accountID)
+        binds.append(after)
+        binds.append(Int64(limit + 1))
+        if let channel = filter.channel {
+            let prefix = channel == .email ? "email" : "phone"
+            if let status = filter.status {
+                condition = " AND \(prefix)_status = $4"
+                binds.append(status.rawValue)
+            } else {
+                condition = " AND \(prefix) IS NOT NULL"
+            }
+        }
+        let query = PostgresQuery(
+            unsafeSQL: "SELECT * FROM contacts WHERE account_id = $1 AND seq > $2\(condition) ORDER BY seq LIMIT $3", binds: binds)
+        let rows = try await rows(query).map { (position: $0.integer("seq") ?? 0, item: StoreRows.contact($0)) }
+        return StoreCursor.page(rows, limit: limit, StoreCursor.contacts)
+    }
+
+    public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
+        let query: PostgresQuery =
+            channel == .email
+            ? "SELECT * FROM contacts WHERE account_id = \(accountID) AND email_key = \(key)"
+            : "SELECT * FROM contacts WHERE account_id = \(accountID) AND phone = \(key)"
+        return try await rows(query).first.map(StoreRows.contact)
+    }
+
+    // MARK: Helpers shared by the writes
+
+    /// Loads a contact and locks it until the transaction ends.
+    static func lockContact(_ connection: PostgresConnection, accountID: String, id: String, _ logger: Logger) async throws -> Contact? {
+        try await connection.row("SELECT * FROM contacts WHERE account_id = \(accountID) AND id = \(id) FOR UPDATE", logger)
+            .map(StoreRows.contact)
+    }
+
+    /// Writes a contact's mutable columns (its id and account never change).
+    static func saveContact(_ connection: PostgresConnection, _ contact: Contact, _ logger: Logger) async throws {
+        let columns = StoreRows.contactColumns.dropFirst(2)
+        var binds = PostgresBindings()
+        binds.append(stored: Array(StoreRows.contactValues(contact).dropFirst(2)))
+        binds.append(contact.id)
+        binds.append(contact.accountID)
+        let assignments = columns.enumerated().map { "\($1) = $\($0 + 1)" }.joined(separator: ", ")
+        try await connection.run(
+            PostgresQuery(
+                unsafeSQL: "UPDATE contacts SET \(assignments) WHERE id = $\(columns.count + 1) AND account_id = $\(columns.count + 2)",
+                binds: binds),
+            logger)
+    }
+
+    /// Runs `write`; turns a violation of the unique address indexes into `email_taken` /
+    /// `phone_taken` naming the contact that holds the address (looked up after the failed
+    /// transaction rolled back).
+    func mapConflicts<R>(_ contact: () -> Contact?, _ write: () async throws -> R) async throws -> R {
+        do {
+            return try await write()
+        } catch where PostgresState.of(error) == PostgresState.uniqueViolation {
+            guard let contact = contact() else { throw error }
+            for channel in AddressChannel.allCases {
+                guard let key = contact[channel]?.key,
+                    let holder = try await contactHolding(accountID: contact.accountID, channel: channel, key: key), holder.id != contact.id
+                else { continue }
+                throw ServiceError.addressTaken(channel, holder: holder.id)
+            }
+            throw error
+        }
+    }
+
+    /// Cancels the contact's open verifications on one channel (their secrets stop working).
+    static func cancelOpenVerifications(
+        _ connection: PostgresConnection, contactID: String, channel: AddressChannel, now: Date, _ logger: Logger
+    ) async throws {
+        let verificationChannel = (channel == .email ? VerificationChannel.email : .sms).rawValue
+        let ms = now.millisecondsSince1970
+        try await connection.run(
+            """
+            UPDATE messages SET status = 'canceled', updated_at = \(ms)
+            WHERE status = 'queued' AND verification_id IN
+                (SELECT id FROM verifications WHERE contact_id = \(contactID) AND channel = \(verificationChannel) AND status = 'pending')
+            """, logger)
+        try await connection.run(
+            "UPDATE verifications SET status = 'canceled' WHERE contact_id = \(contactID) AND channel = \(verificationChannel) AND status = 'pending'",
+            logger)
+    }
+}

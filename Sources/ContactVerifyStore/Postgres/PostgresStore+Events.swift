@@ -1,0 +1,57 @@
+import ContactVerifyCore
+import Foundation
+import PostgresNIO
+
+extension PostgresStore: EventStore {
+    public func claimDueEvents(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedEvent] {
+        let ms = now.millisecondsSince1970
+        let claimed = try await rows(
+            """
+            WITH due AS (
+                SELECT id FROM events WHERE status IN ('queued', 'sending') AND next_attempt_at <= \(ms)
+                ORDER BY next_attempt_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+            UPDATE events e SET status = 'sending', attempts = e.attempts + 1, next_attempt_at = \(leaseUntil.millisecondsSince1970),
+                updated_at = \(ms)
+            FROM due, accounts a WHERE e.id = due.id AND a.id = e.account_id
+            RETURNING e.*, a.callback_url AS callback_url, a.callback_secret AS callback_secret
+            """)
+        var events: [ClaimedEvent] = []
+        for row in claimed {
+            let event = StoreRows.event(row)
+            guard let url = row.text("callback_url") else {
+                _ = try await rows("UPDATE events SET status = 'failed', last_error = 'no callback URL' WHERE id = \(event.id)")
+                continue
+            }
+            events.append(ClaimedEvent(event: event, callbackURL: url, callbackSecret: row.text("callback_secret")))
+        }
+        return events.sorted { $0.event.nextAttemptAt < $1.event.nextAttemptAt }
+    }
+
+    public func recordEventAttempt(id: String, status: Event.Status, nextAttemptAt: Date, lastError: String?, now: Date) async throws {
+        _ = try await rows(
+            """
+            UPDATE events SET status = \(status.rawValue), next_attempt_at = \(nextAttemptAt.millisecondsSince1970),
+                last_error = \(lastError), updated_at = \(now.millisecondsSince1970)
+            WHERE id = \(id)
+            """)
+    }
+
+    public func events(accountID: String, limit: Int) async throws -> [Event] {
+        try await rows("SELECT * FROM events WHERE account_id = \(accountID) ORDER BY seq DESC LIMIT \(Int64(limit))").map(StoreRows.event)
+    }
+
+    /// Queues an event for the account's callback, if it has one (in the caller's transaction).
+    static func enqueueEvent(
+        _ connection: PostgresConnection, accountID: String, type: String, now: Date, data: [String: Any], _ logger: Logger
+    ) async throws {
+        guard try await connection.row("SELECT callback_url FROM accounts WHERE id = \(accountID)", logger)?.text("callback_url") != nil
+        else { return }
+        let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
+        let ms = now.millisecondsSince1970
+        try await connection.run(
+            """
+            INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
+            VALUES (\(id), \(accountID), \(type), \(Data(body)), 'queued', \(ms), \(ms), \(ms))
+            """, logger)
+    }
+}

@@ -1,0 +1,231 @@
+import ContactVerifyCore
+import Foundation
+import PostgresNIO
+
+extension PostgresStore: VerificationStore {
+    public func startVerification(
+        accountID: String, contactID: String, channel: VerificationChannel, now: Date,
+        _ decide: @escaping @Sendable (inout Contact, Verification?, SendCounters) throws -> VerificationWrite
+    ) async throws -> VerificationWrite {
+        try await transaction { connection in
+            // The account's daily SMS count is read and raised under the account's lock, so two
+            // instances cannot both take the last SMS of the day (NO KEY UPDATE: inserts that
+            // only reference the account are not blocked).
+            if channel == .sms {
+                try await connection.run("SELECT 1 FROM accounts WHERE id = \(accountID) FOR NO KEY UPDATE", logger)
+            }
+            guard var contact = try await Self.lockContact(connection, accountID: accountID, id: contactID, logger) else {
+                throw ServiceError.notFound("contact")
+            }
+            let open = try await connection.row(
+                """
+                SELECT * FROM verifications WHERE contact_id = \(contactID) AND channel = \(channel.rawValue) AND status = 'pending'
+                ORDER BY seq DESC LIMIT 1 FOR UPDATE
+                """, logger
+            ).map(StoreRows.verification)
+            let addressKey = contact[channel.addressChannel]?.key ?? ""
+            let dayAgo = now.addingTimeInterval(-86_400).millisecondsSince1970
+            let addressSends = try await connection.row(
+                """
+                SELECT COUNT(*) AS n FROM send_log
+                WHERE account_id = \(accountID) AND channel = \(channel.rawValue) AND address_key = \(addressKey) AND sent_at > \(dayAgo)
+                """, logger)?.int("n") ?? 0
+            var smsToday = 0
+            if channel == .sms {
+                smsToday = try await connection.row(
+                    "SELECT COUNT(*) AS n FROM send_log WHERE account_id = \(accountID) AND channel = 'sms' AND sent_at >= \(StoreSQL.startOfDay(now))",
+                    logger)?.int("n") ?? 0
+            }
+            let write = try decide(&contact, open, SendCounters(addressSendsLast24h: addressSends, accountSMSToday: smsToday))
+            let v = write.verification
+            if let batchID = write.batchID {
+                // Another instance's runner may have started this item first: then roll back.
+                guard try await connection.row(
+                    """
+                    UPDATE batch_items SET status = 'done', outcome = 'queued', verification_id = \(v.id)
+                    WHERE batch_id = \(batchID) AND contact_id = \(contactID) AND status = 'pending' RETURNING 1
+                    """, logger) != nil
+                else { throw ServiceError.batchItemTaken }
+            }
+            switch write.kind {
+            case .create:
+                try await connection.run(
+                    "UPDATE verifications SET status = 'canceled' WHERE contact_id = \(contactID) AND channel = \(channel.rawValue) AND status = 'pending'",
+                    logger)
+                try await connection.run(
+                    .insert(into: "verifications", columns: StoreRows.verificationColumns, values: StoreRows.verificationValues(v)), logger)
+            case .resend:
+                try await Self.saveVerification(connection, v, now: now, logger)
+            }
+            try await connection.run(
+                .insert(into: "messages", columns: StoreRows.messageColumns, values: StoreRows.messageValues(write.message)), logger)
+            try await connection.run(
+                """
+                INSERT INTO send_log (account_id, channel, address_key, sent_at)
+                VALUES (\(accountID), \(channel.rawValue), \(v.addressKey), \(now.millisecondsSince1970))
+                """, logger)
+            try await Self.saveContact(connection, contact, logger)
+            return write
+        }
+    }
+
+    public func verification(accountID: String, id: String) async throws -> Verification? {
+        try await rows("SELECT * FROM verifications WHERE account_id = \(accountID) AND id = \(id)").first.map(StoreRows.verification)
+    }
+
+    public func verification(tokenKey: [UInt8]) async throws -> Verification? {
+        try await rows("SELECT * FROM verifications WHERE token_key = \(Data(tokenKey))").first.map(StoreRows.verification)
+    }
+
+    public func latestMessage(verificationID: String) async throws -> OutboxMessage? {
+        try await rows("SELECT * FROM messages WHERE verification_id = \(verificationID) ORDER BY seq DESC LIMIT 1").first
+            .map(StoreRows.message)
+    }
+
+    public func updateVerification<R: Sendable>(
+        id: String, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
+    ) async throws -> R {
+        try await transaction { connection in
+            guard var (verification, contact) = try await Self.lockVerification(connection, id: id, logger) else {
+                throw ServiceError.notFound("verification")
+            }
+            let before = contact
+            let result = try change(&verification, &contact)
+            try await Self.saveVerification(connection, verification, now: now, logger)
+            if let contact, contact != before { try await Self.saveContact(connection, contact, logger) }
+            if verification.status != .pending {
+                try await connection.run(
+                    """
+                    UPDATE messages SET status = 'canceled', updated_at = \(now.millisecondsSince1970)
+                    WHERE verification_id = \(verification.id) AND status = 'queued'
+                    """, logger)
+            }
+            return result
+        }
+    }
+
+    public func expireDue(now: Date) async throws -> Int {
+        let ms = now.millisecondsSince1970
+        let due = try await rows(
+            "SELECT id FROM verifications WHERE status = 'pending' AND expires_at <= \(ms) ORDER BY expires_at LIMIT 500"
+        ).compactMap { $0.text("id") }
+        var expired = 0
+        for id in due {
+            // Each in its own short transaction, rechecked under the locks: another instance
+            // (or a check) may have settled it meanwhile.
+            let ended = try await transaction { connection -> Bool in
+                guard var (verification, contact) = try await Self.lockVerification(connection, id: id, logger),
+                    verification.status == .pending, verification.expiresAt <= now
+                else { return false }
+                VerificationRules.end(&verification, as: .expired, contact: &contact)
+                try await Self.saveVerification(connection, verification, now: now, logger)
+                if let contact { try await Self.saveContact(connection, contact, logger) }
+                return true
+            }
+            if ended { expired += 1 }
+        }
+        _ = try await rows(
+            "UPDATE messages SET status = 'expired', updated_at = \(ms) WHERE status IN ('queued', 'sending') AND expires_at <= \(ms)")
+        let cutoff = now.addingTimeInterval(-Idempotency.retention).millisecondsSince1970
+        _ = try await rows("DELETE FROM idempotency_keys WHERE created_at <= \(cutoff)")
+        return expired
+    }
+
+    public func claimDueMessages(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedMessage] {
+        let ms = now.millisecondsSince1970
+        // One statement: rows another instance holds are skipped, not waited for, and a claimed
+        // row is `sending` with a lease before anyone else can see it.
+        let messages = try await rows(
+            """
+            WITH due AS (
+                SELECT id FROM messages WHERE status IN ('queued', 'sending') AND next_attempt_at <= \(ms)
+                ORDER BY next_attempt_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED)
+            UPDATE messages m SET status = 'sending', attempts = m.attempts + 1, next_attempt_at = \(leaseUntil.millisecondsSince1970),
+                updated_at = \(ms)
+            FROM due WHERE m.id = due.id
+            RETURNING m.*
+            """
+        ).map(StoreRows.message)
+        guard !messages.isEmpty else { return [] }
+        let details = try await rows(
+            """
+            SELECT v.*, a.display_name AS account_name, c.name AS contact_name
+            FROM verifications v JOIN accounts a ON a.id = v.account_id LEFT JOIN contacts c ON c.id = v.contact_id
+            WHERE v.id = ANY(\(messages.map(\.verificationID)))
+            """)
+        var byID: [String: (Verification, String, String?)] = [:]
+        for row in details {
+            let verification = StoreRows.verification(row)
+            byID[verification.id] = (verification, row.text("account_name") ?? "", row.text("contact_name"))
+        }
+        return messages.sorted { $0.nextAttemptAt < $1.nextAttemptAt }.compactMap { message in
+            guard let (verification, accountName, contactName) = byID[message.verificationID] else { return nil }
+            return ClaimedMessage(message: message, verification: verification, accountName: accountName, contactName: contactName)
+        }
+    }
+
+    public func recordDelivery(
+        messageID: String, now: Date, _ change: @escaping @Sendable (inout OutboxMessage, inout Verification, inout Contact?) -> Void
+    ) async throws {
+        try await transaction { connection in
+            guard let verificationID = try await connection.row(
+                "SELECT verification_id FROM messages WHERE id = \(messageID)", logger)?.text("verification_id"),
+                var (verification, contact) = try await Self.lockVerification(connection, id: verificationID, logger),
+                var message = try await connection.row("SELECT * FROM messages WHERE id = \(messageID) FOR UPDATE", logger)
+                    .map(StoreRows.message)
+            else { return }
+            let before = contact
+            change(&message, &verification, &contact)
+            message.updatedAt = now
+            try await connection.run(
+                """
+                UPDATE messages SET status = \(message.status.rawValue), attempts = \(Int64(message.attempts)),
+                    next_attempt_at = \(message.nextAttemptAt.millisecondsSince1970), provider_message_id = \(message.providerMessageID),
+                    last_error_code = \(message.lastErrorCode), last_error_message = \(message.lastErrorMessage),
+                    updated_at = \(message.updatedAt.millisecondsSince1970)
+                WHERE id = \(message.id)
+                """, logger)
+            try await Self.saveVerification(connection, verification, now: now, logger)
+            if let contact, contact != before { try await Self.saveContact(connection, contact, logger) }
+        }
+    }
+
+    public func nextMessageDue() async throws -> Date? {
+        try await rows("SELECT MIN(next_attempt_at) AS due FROM messages WHERE status IN ('queued', 'sending')").first?.date("due")
+    }
+
+    public func outboxDepth() async throws -> Int {
+        try await rows("SELECT COUNT(*) AS n FROM messages WHERE status IN ('queued', 'sending')").first?.int("n") ?? 0
+    }
+
+    // MARK: Locks and row writers
+
+    /// Locks a verification's contact, then the verification (the store's lock order), and
+    /// returns both as they are under the locks.
+    static func lockVerification(
+        _ connection: PostgresConnection, id: String, _ logger: Logger
+    ) async throws -> (Verification, Contact?)? {
+        guard let owner = try await connection.row("SELECT account_id, contact_id FROM verifications WHERE id = \(id)", logger),
+            let accountID = owner.text("account_id"), let contactID = owner.text("contact_id")
+        else { return nil }
+        let contact = try await lockContact(connection, accountID: accountID, id: contactID, logger)
+        guard let verification = try await connection.row("SELECT * FROM verifications WHERE id = \(id) FOR UPDATE", logger)
+            .map(StoreRows.verification)
+        else { return nil }
+        return (verification, contact)
+    }
+
+    /// Saves a verification's mutable columns; a verification leaving `pending` queues its event.
+    static func saveVerification(_ connection: PostgresConnection, _ v: Verification, now: Date, _ logger: Logger) async throws {
+        let previous = try await connection.row("SELECT status FROM verifications WHERE id = \(v.id)", logger)?.text("status")
+        if previous == VerificationStatus.pending.rawValue, let type = StoreEvents.type(leaving: v.status) {
+            try await enqueueEvent(connection, accountID: v.accountID, type: type, now: now, data: StoreEvents.data(of: v), logger)
+        }
+        try await connection.run(
+            """
+            UPDATE verifications SET status = \(v.status.rawValue), attempts = \(Int64(v.attempts)), send_count = \(Int64(v.sendCount)),
+                last_sent_at = \(v.lastSentAt.millisecondsSince1970), approved_at = \(v.approvedAt?.millisecondsSince1970)
+            WHERE id = \(v.id)
+            """, logger)
+    }
+}

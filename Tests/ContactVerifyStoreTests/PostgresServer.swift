@@ -1,0 +1,81 @@
+import ContactVerifyStore
+import Foundation
+
+/// A throwaway PostgreSQL 15 cluster for this test process, started on first use by
+/// `scripts/servers/postgres_cluster` on a free loopback port; its watchdog stops it and deletes
+/// its folder when this process ends. Each test gets a database of its own.
+enum PostgresServer {
+    /// The URL of the cluster's `postgres` database, and the cluster's folder.
+    private static let cluster = Task<(url: String, directory: String), any Error> {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = "/tmp/cv-pg-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        let output = try run(
+            root.appendingPathComponent("scripts/servers/postgres_cluster").path,
+            [directory, "\(try freePort())", "\(ProcessInfo.processInfo.processIdentifier)"])
+        guard let url = output.split(separator: "\n").last.map(String.init), url.hasPrefix("postgres://") else {
+            throw PostgresServerError("postgres_cluster printed no URL: \(output)")
+        }
+        return (url, directory)
+    }
+
+    /// The CA certificate that signed the cluster's TLS certificate (for `sslmode=verify-full`).
+    static func caFile() async throws -> String {
+        try await cluster.value.directory + "/ca.pem"
+    }
+
+    /// The URL of a new, empty database.
+    static func makeDatabaseURL() async throws -> String {
+        let url = try await cluster.value.url
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        _ = try run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+        return String(url.dropLast("postgres".count)) + name
+    }
+
+    /// A store configuration for a new, empty database.
+    static func makeConfiguration() async throws -> PostgresStoreConfiguration {
+        var configuration = try PostgresStoreConfiguration(url: try await makeDatabaseURL() + "?sslmode=disable")
+        configuration.poolSize = 6
+        return configuration
+    }
+
+    /// Runs a program to its end and returns its standard output; throws on a non-zero exit.
+    /// (`popen`/`pclose` wait for exactly this child: Foundation's `Process.waitUntilExit` was
+    /// seen to hang here when the child exits while other tests start theirs.)
+    @discardableResult
+    static func run(_ path: String, _ arguments: [String]) throws -> String {
+        let command = ([path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            .joined(separator: " ") + " 2>&1"
+        guard let pipe = popen(command, "r") else { throw PostgresServerError("cannot start \(path)") }
+        var output = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, pipe)
+            if count == 0 { break }
+            output.append(contentsOf: buffer[0..<count])
+        }
+        let status = pclose(pipe)
+        let text = String(decoding: output, as: UTF8.self)
+        guard status == 0 else { throw PostgresServerError("\(path) failed (\(status)): \(text)") }
+        return text
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw PostgresServerError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+struct PostgresServerError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,268 @@
+import ContactVerifyCore
+import Foundation
+import Testing
+
+@testable import ContactVerifyStore
+
+/// Verifications, limits, the outbox, batches, idempotency and events through the store
+/// protocols, the same tests for SQLite and PostgreSQL: every race the service relies on the
+/// store to settle.
+@Suite("Stores: verifications, limits, outbox, batches")
+struct StoreVerificationTests {
+    /// The services of one test over one store, at a manual clock.
+    struct Harness {
+        let store: any ServiceStore
+        let clock = ManualWallClock(Fixture.now)
+        let secret = ServerSecret(bytes: Array(repeating: 7, count: 32))
+        var policy = VerificationPolicy()
+
+        var service: VerificationService {
+            VerificationService(
+                store: store, clock: clock, policy: policy, secret: secret, pool: HashingPool(maxConcurrent: 2, maxWaiting: 1_000),
+                resolveLocale: { _ in "en" }, onEnqueue: {})
+        }
+        var secrets: VerificationSecrets { VerificationSecrets(secret: secret, codeDigits: policy.codeDigits) }
+
+        /// An account and `count` contacts with distinct phones and emails.
+        func seed(_ account: Account = Fixture.account("acme"), contacts count: Int) async throws -> [Contact] {
+            _ = try await store.putAccount(account)
+            var contacts: [Contact] = []
+            for i in 0..<count {
+                let contact = try Fixture.contact(
+                    account.id, name: "C\(i)", email: "c\(i)@example.com", phone: "+86138\(String(format: "%08d", i))")
+                try await store.insertContact(contact)
+                contacts.append(contact)
+            }
+            return contacts
+        }
+    }
+
+    /// Runs `body` `count` times at once and returns the results.
+    static func concurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async -> [Result<T, any Error>] {
+        await withTaskGroup(of: Result<T, any Error>.self) { group in
+            for i in 0..<count {
+                group.addTask {
+                    do { return .success(try await body(i)) } catch { return .failure(error) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    static func code(_ result: Result<some Any, any Error>) -> String? {
+        if case .failure(let error) = result { return (error as? ServiceError)?.code ?? "\(error)" }
+        return nil
+    }
+
+    // MARK: Single use
+
+    @Test("of 20 concurrent checks with the right code, exactly one approves", arguments: StoreKind.allCases)
+    func singleUseCode(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            let contact = try await h.seed(contacts: 1)[0]
+            let account = try #require(try await store.account(id: "acme"))
+            let v = try await h.service.start(in: account, contactID: contact.id, channel: .sms, method: .code, locale: nil)
+            let code = h.secrets.secret(for: v)
+            let service = h.service
+            let results = await Self.concurrently(20) { _ in try await service.check(in: account, verificationID: v.id, code: code) }
+            #expect(results.filter { if case .success = $0 { true } else { false } }.count == 1)
+            #expect(results.compactMap(Self.code).allSatisfy { $0 == "verification_not_pending" }, "\(results.compactMap(Self.code))")
+            #expect(try await store.contact(accountID: "acme", id: contact.id)?.phone?.status == .verified)
+            #expect(try await store.events(accountID: "acme", limit: 10).isEmpty, "no callback URL: no events")
+        }
+    }
+
+    @Test("of 20 concurrent confirmations of one link, exactly one confirms", arguments: StoreKind.allCases)
+    func singleUseLink(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            let contacts = try await h.seed(contacts: 2)
+            let account = try #require(try await store.account(id: "acme"))
+            let v = try await h.service.start(in: account, contactID: contacts[0].id, channel: .email, method: .link, locale: nil)
+            let other = try await h.service.start(in: account, contactID: contacts[1].id, channel: .email, method: .link, locale: nil)
+            let token = h.secrets.secret(for: v)
+            let service = h.service
+            let results = await Self.concurrently(20) { _ in try await service.confirm(token: token).0 }
+            let outcomes = results.compactMap { try? $0.get() }
+            #expect(outcomes.count == 20)
+            #expect(outcomes.filter { $0 == .confirmed }.count == 1)
+            #expect(outcomes.filter { $0 == .alreadyVerified }.count == 19)
+            // The token verified its own contact and nobody else.
+            #expect(try await store.contact(accountID: "acme", id: contacts[0].id)?.email?.status == .verified)
+            #expect(try await store.contact(accountID: "acme", id: contacts[1].id)?.email?.status == .pending)
+            #expect(try await store.verification(accountID: "acme", id: other.id)?.status == .pending)
+        }
+    }
+
+    // MARK: Limits
+
+    @Test("the daily SMS limit holds under 12 concurrent starts: exactly the limit's worth succeed", arguments: StoreKind.allCases)
+    func dailySMSLimit(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            var account = Fixture.account("acme")
+            account.dailySmsLimit = 5
+            let contacts = try await h.seed(account, contacts: 12)
+            let service = h.service
+            let limited = account
+            let results = await Self.concurrently(12) { i in
+                try await service.start(in: limited, contactID: contacts[i].id, channel: .sms, method: .code, locale: nil)
+            }
+            #expect(results.filter { if case .success = $0 { true } else { false } }.count == 5)
+            #expect(results.compactMap(Self.code).allSatisfy { $0 == "daily_sms_limit_reached" }, "\(results.compactMap(Self.code))")
+            #expect(try await store.outboxDepth() == 5)
+        }
+    }
+
+    @Test("the resend cooldown holds under 10 concurrent resends: one message, nine refusals", arguments: StoreKind.allCases)
+    func resendCooldown(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            let contact = try await h.seed(contacts: 1)[0]
+            let account = try #require(try await store.account(id: "acme"))
+            let first = try await h.service.start(in: account, contactID: contact.id, channel: .sms, method: .code, locale: nil)
+            h.clock.advance(by: 31)
+            let service = h.service
+            let results = await Self.concurrently(10) { _ in
+                try await service.start(in: account, contactID: contact.id, channel: .sms, method: .code, locale: nil)
+            }
+            let resent = results.compactMap { try? $0.get() }
+            #expect(resent.count == 1)
+            #expect(resent.first?.id == first.id, "a resend keeps the verification (and its secret)")
+            #expect(results.compactMap(Self.code).allSatisfy { $0 == "resend_cooldown" }, "\(results.compactMap(Self.code))")
+            #expect(try await store.verification(accountID: "acme", id: first.id)?.sendCount == 2)
+            #expect(try await store.outboxDepth() == 2)
+        }
+    }
+
+    // MARK: Outbox claims
+
+    @Test("four workers claiming at once take each of 60 messages exactly once; a lease keeps it until it runs out", arguments: StoreKind.allCases)
+    func outboxClaims(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            let contacts = try await h.seed(contacts: 60)
+            let account = try #require(try await store.account(id: "acme"))
+            for contact in contacts {
+                _ = try await h.service.start(in: account, contactID: contact.id, channel: .email, method: .link, locale: nil)
+            }
+            let now = h.clock.now()
+            let results = await Self.concurrently(4) { _ in
+                var mine: [String] = []
+                while true {
+                    let claimed = try await store.claimDueMessages(now: now, leaseUntil: now.addingTimeInterval(60), limit: 7)
+                    if claimed.isEmpty { return mine }
+                    mine += claimed.map(\.message.id)
+                }
+            }
+            let claimed = results.compactMap { try? $0.get() }.flatMap { $0 }
+            #expect(results.allSatisfy { (try? $0.get()) != nil }, "\(results)")
+            #expect(claimed.count == 60)
+            #expect(Set(claimed).count == 60, "a message was claimed twice")
+            // Leased: nobody gets them again before the lease ends; everyone after it.
+            #expect(try await store.claimDueMessages(now: now.addingTimeInterval(59), leaseUntil: now.addingTimeInterval(120), limit: 100).isEmpty)
+            let again = try await store.claimDueMessages(now: now.addingTimeInterval(61), leaseUntil: now.addingTimeInterval(120), limit: 100)
+            #expect(again.count == 60)
+            #expect(again.allSatisfy { $0.message.attempts == 2 && $0.accountName == "acme" && $0.contactName?.hasPrefix("C") == true })
+            // A recorded outcome leaves the outbox.
+            try await store.recordDelivery(messageID: again[0].message.id, now: now) { m, _, _ in m.status = .sent }
+            #expect(try await store.outboxDepth() == 59)
+            #expect(try await store.latestMessage(verificationID: again[0].verification.id)?.status == .sent)
+        }
+    }
+
+    // MARK: Batches
+
+    @Test("two runners on one batch start each contact once; counts add up; one batch.completed event", arguments: StoreKind.allCases)
+    func batchRunners(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            var account = Fixture.account("acme")
+            account.callbackURL = "http://127.0.0.1:9/hook"
+            let contacts = try await h.seed(account, contacts: 40)
+            let batch = Batch(id: Batch.makeID(), accountID: "acme", channel: .email, method: .link, total: 40, createdAt: h.clock.now())
+            try await store.createBatch(batch, contactIDs: contacts.map(\.id))
+            let runners = [BatchService(store: store, verifications: h.service, clock: h.clock),
+                           BatchService(store: store, verifications: h.service, clock: h.clock)]
+            let results = await Self.concurrently(2) { i in
+                var worked = 0
+                while true {
+                    let n = try await runners[i].runOnce(limit: 6)
+                    if n == 0 { return worked }
+                    worked += n
+                }
+            }
+            #expect(results.allSatisfy { (try? $0.get()) != nil }, "\(results)")
+            #expect(try await store.outboxDepth() == 40, "one message per contact")
+            let counts = try await store.batchCounts(batchID: batch.id)
+            #expect(counts.sum == 40)
+            #expect(counts[.queued] == 40)
+            var items: [BatchItem] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.batchItems(batchID: batch.id, limit: 15, cursor: cursor)
+                items += page.items
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(items.map(\.contactID) == contacts.map(\.id), "items page in request order")
+            #expect(Set(items.compactMap(\.verificationID)).count == 40)
+            #expect(try await store.batch(accountID: "acme", id: batch.id)?.status == .completed)
+            #expect(try await store.completeBatches(now: h.clock.now()).isEmpty)
+            let events = try await store.events(accountID: "acme", limit: 100)
+            #expect(events.filter { $0.type == "batch.completed" }.count == 1)
+        }
+    }
+
+    // MARK: Idempotency and events
+
+    @Test("of 10 concurrent first uses of an Idempotency-Key, one proceeds and nine hear it is in flight", arguments: StoreKind.allCases)
+    func idempotencyRace(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            _ = try await h.seed(contacts: 0)
+            let now = h.clock.now()
+            let print: [UInt8] = [1, 2, 3]
+            let results = await Self.concurrently(10) { _ in
+                try await store.claimIdempotencyKey(
+                    accountID: "acme", key: "k1", fingerprint: print, now: now, staleAfter: 60, retention: 86_400)
+            }
+            let claims = results.compactMap { try? $0.get() }
+            #expect(claims.filter { $0 == .proceed }.count == 1)
+            #expect(claims.filter { $0 == .inFlight }.count == 9)
+            try await store.completeIdempotencyKey(accountID: "acme", key: "k1", status: 201, body: [9], now: now)
+            #expect(try await store.claimIdempotencyKey(accountID: "acme", key: "k1", fingerprint: print, now: now, staleAfter: 60, retention: 86_400)
+                == .replay(status: 201, body: [9]))
+            #expect(try await store.claimIdempotencyKey(accountID: "acme", key: "k1", fingerprint: [4], now: now, staleAfter: 60, retention: 86_400)
+                == .mismatch)
+            // After the retention the key is new again.
+            #expect(try await store.claimIdempotencyKey(
+                accountID: "acme", key: "k1", fingerprint: [4], now: now.addingTimeInterval(86_401), staleAfter: 60, retention: 86_400) == .proceed)
+        }
+    }
+
+    @Test("an approval queues one signed-event row in its transaction; concurrent claimers take it once", arguments: StoreKind.allCases)
+    func eventClaims(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            var account = Fixture.account("acme")
+            account.callbackURL = "http://127.0.0.1:9/hook"
+            let contacts = try await h.seed(account, contacts: 10)
+            for contact in contacts {
+                let v = try await h.service.start(in: account, contactID: contact.id, channel: .email, method: .link, locale: nil)
+                #expect(try await h.service.confirm(token: h.secrets.secret(for: v)).0 == .confirmed)
+            }
+            let now = h.clock.now()
+            let results = await Self.concurrently(3) { _ in
+                try await store.claimDueEvents(now: now, leaseUntil: now.addingTimeInterval(60), limit: 4).map(\.event.id)
+            }
+            let first = results.compactMap { try? $0.get() }.flatMap { $0 }
+            #expect(Set(first).count == first.count)
+            let rest = try await store.claimDueEvents(now: now, leaseUntil: now.addingTimeInterval(60), limit: 100).map(\.event.id)
+            #expect(Set(first + rest).count == 10)
+            #expect(first.count + rest.count == 10)
+            let events = try await store.events(accountID: "acme", limit: 100)
+            #expect(events.allSatisfy { $0.type == "verification.approved" && $0.status == .sending && $0.attempts == 1 })
+        }
+    }
+}
