@@ -105,6 +105,11 @@ let package = Package(
         ),
 
         // test targets
+        .target(
+            name: "TestServers",
+            path: "Tests/TestServers",
+            swiftSettings: testSwiftSettings
+        ),
         .testTarget(
             name: "ContactVerifyCoreTests",
             dependencies: ["ContactVerifyCore"],
@@ -113,8 +118,8 @@ let package = Package(
         .testTarget(
             name: "ContactVerifyStoreTests",
             dependencies: [
-                "ContactVerifyStore", "ContactVerifyCore", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
+                "ContactVerifyStore", "ContactVerifyCore", "TestServers", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: testSwiftSettings
         ),
@@ -133,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BlackBoxTests",
-            dependencies: ["ContactVerifyCore"],
+            dependencies: ["ContactVerifyCore", "TestServers"],
             swiftSettings: testSwiftSettings
         ),
     ],

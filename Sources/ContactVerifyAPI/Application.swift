@@ -49,7 +49,8 @@ public func buildApplication(
         store: store, secrets: secrets, transports: Transports(
             email: PacedTransport(configuration.emailTransport ?? files, ratePerSecond: configuration.emailRatePerSecond),
             sms: PacedTransport(configuration.smsTransport ?? files, ratePerSecond: configuration.smsRatePerSecond)), templates: templates, clock: clock,
-        publicURL: configuration.effectivePublicURL, reports: reports, logger: logger, metrics: metricsFactory)
+        publicURL: configuration.effectivePublicURL, reports: reports, lease: configuration.outboxLease, logger: logger,
+        metrics: metricsFactory)
     let verifications = VerificationService(
         store: store, clock: clock, policy: configuration.policy, secret: secret,
         pool: HashingPool(maxConcurrent: configuration.hashingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount),
@@ -93,6 +94,11 @@ private func loadSecret(_ configuration: ServiceConfiguration) throws -> ServerS
             throw ConfigurationError("The secret key must be at least \(ServerSecret.minimumByteCount * 2) hex digits.")
         }
         return secret
+    }
+    // Every instance on one database must derive and check codes, links and keys alike.
+    guard configuration.database == nil || configuration.secretKeyFile != nil else {
+        throw ConfigurationError(
+            "With a PostgreSQL store every instance must share one server secret: set --secret-key or --secret-key-file.")
     }
     do {
         return try ServerSecret.loadOrCreate(at: configuration.secretKeyPath)

@@ -18,8 +18,12 @@ public struct ServiceConfiguration: Sendable {
     public var publicURL: String?
     /// Folder holding `openapi.yaml` and `templates/`; found automatically when `nil`.
     public var resourcesDirectory: String?
-    /// Server secret as hex (≥ 32 bytes); generated once into the data folder when `nil`.
+    /// Server secret as hex (≥ 32 bytes); read from ``secretKeyFile`` when `nil`.
     public var secretKeyHex: String?
+    /// The file holding the server secret, created on first start when missing; `nil` is
+    /// `secret.key` in the data folder. Instances on one PostgreSQL database must all name the
+    /// same secret (this file, shared, or ``secretKeyHex``).
+    public var secretKeyFile: String?
     public var logLevel: Logger.Level = .info
     /// The limits and lifetimes of design §4.
     public var policy = VerificationPolicy()
@@ -42,6 +46,9 @@ public struct ServiceConfiguration: Sendable {
     public var smsRatePerSecond: Double?
     /// Verifications a batch starts per second (pacing for gateways' rate limits).
     public var batchRatePerSecond = 50
+    /// Seconds a claimed outbox message stays with the instance that claimed it; if that
+    /// instance dies mid-send, another sends the message once the lease runs out.
+    public var outboxLease: TimeInterval = 60
     /// Whether the background workers (the outbox worker and the batch runner) run with the
     /// application. Tests turn them off and drive them one pass at a time with
     /// ``OutboxWorker/runOnce()`` and ``BatchService/runOnce(limit:)``.
@@ -60,7 +67,7 @@ public struct ServiceConfiguration: Sendable {
     public var outboxDirectory: String { (dataDirectory as NSString).appendingPathComponent("outbox") }
 
     /// Where the generated server secret lives when none is configured.
-    public var secretKeyPath: String { (dataDirectory as NSString).appendingPathComponent("secret.key") }
+    public var secretKeyPath: String { secretKeyFile ?? (dataDirectory as NSString).appendingPathComponent("secret.key") }
 
     /// Path of the SQLite database file.
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("contact-verify.sqlite") }

@@ -23,6 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("secret-key"), help: "Server secret as 64+ hex digits, for code derivation, pepper and signing. (env: CONTACT_VERIFY_SECRET_KEY; default: generated once into <data-dir>/secret.key)")
     var secretKey: String?
 
+    @Option(name: .customLong("secret-key-file"), help: "File holding the server secret, created on first start if missing; instances on one PostgreSQL database must share it (or --secret-key). (env: CONTACT_VERIFY_SECRET_KEY_FILE; default: <data-dir>/secret.key with SQLite, required with PostgreSQL)")
+    var secretKeyFile: String?
+
     @Option(name: .customLong("resources-dir"), help: "Folder with openapi.yaml and templates/. (env: CONTACT_VERIFY_RESOURCES_DIR; default: found next to the working directory or the executable)")
     var resourcesDirectory: String?
 
@@ -39,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-rate"), help: "Verifications a batch starts per second, to respect gateways' rate limits. (env: CONTACT_VERIFY_BATCH_RATE; default: 50)")
     var batchRate: Int?
 
+    @Option(name: .customLong("outbox-lease"), help: "Seconds a claimed message stays with this instance; if it dies mid-send another instance sends the message after that. (env: CONTACT_VERIFY_OUTBOX_LEASE; default: 60)")
+    var outboxLease: Int?
+
     func run() async throws {
         let settings = try store.settings()
         var configuration = ServiceConfiguration()
@@ -47,6 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = try settings.int("port", port) ?? configuration.port
         configuration.publicURL = settings.string("public-url", publicURL)
         configuration.secretKeyHex = settings.string("secret-key", secretKey)
+        configuration.secretKeyFile = settings.string("secret-key-file", secretKeyFile)
         configuration.resourcesDirectory = settings.string("resources-dir", resourcesDirectory)
         if let level = logLevel ?? settings.string("log-level", nil).flatMap(Logger.Level.init(rawValue:)) {
             configuration.logLevel = level
@@ -60,6 +67,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let rate = try settings.int("batch-rate", batchRate) {
             guard (1...100_000).contains(rate) else { throw ValidationError("--batch-rate must be 1–100000.") }
             configuration.batchRatePerSecond = rate
+        }
+        if let lease = try settings.int("outbox-lease", outboxLease) {
+            guard (5...3600).contains(lease) else { throw ValidationError("--outbox-lease must be 5–3600 seconds.") }
+            configuration.outboxLease = TimeInterval(lease)
         }
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel

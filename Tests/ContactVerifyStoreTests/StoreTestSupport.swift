@@ -1,6 +1,7 @@
 import ContactVerifyCore
 import Foundation
 import Logging
+import TestServers
 import Testing
 
 @testable import ContactVerifyStore
@@ -70,5 +71,14 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 throw error
             }
         }
+    }
+}
+
+extension PostgresServer {
+    /// A store configuration for a new, empty database (a small pool: many tests run at once).
+    static func makeConfiguration() async throws -> PostgresStoreConfiguration {
+        var configuration = try PostgresStoreConfiguration(url: try await makeDatabaseURL() + "?sslmode=disable")
+        configuration.poolSize = 6
+        return configuration
     }
 }

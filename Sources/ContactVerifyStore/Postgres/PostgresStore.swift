@@ -20,6 +20,13 @@ public final class PostgresStore: Store {
 
     /// Connects, runs the client's pool in the background, and migrates the database.
     public init(_ configuration: PostgresStoreConfiguration, logger: Logger) async throws {
+        do {
+            let first = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(), id: 0, logger: logger)
+            try await first.close()
+        } catch {
+            // PSQLError's description hides the server's reason; its reflection has it (and no password).
+            throw ConfigurationError("Cannot connect to \(configuration.redacted): \(String(reflecting: error))")
+        }
         let client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         self.logger = logger

@@ -66,8 +66,40 @@ public struct PostgresStoreConfiguration: Sendable {
     /// The `host:port/database` part, for logs (never the password).
     public var redacted: String { "postgres://\(username)@\(host):\(port)/\(database ?? "")" }
 
-    /// postgres-nio's client configuration.
+    /// postgres-nio's client (pool) configuration.
     func clientConfiguration() throws -> PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: try clientTLS())
+        configuration.options.maximumConnections = poolSize
+        configuration.options.minimumConnections = 0
+        if let parameter = statementTimeoutParameter {
+            configuration.options.additionalStartupParameters = [parameter]
+        }
+        return configuration
+    }
+
+    /// A single connection with the same settings: the store opens one first, so that a wrong
+    /// password, host or certificate fails start-up at once with PostgreSQL's own reason
+    /// (the pool would retry for a minute and then report only that it gave up).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: try connectionTLS())
+        if let parameter = statementTimeoutParameter {
+            configuration.options.additionalStartupParameters = [parameter]
+        }
+        return configuration
+    }
+
+    /// The server-side `statement_timeout`, in milliseconds, sent when each connection starts.
+    private var statementTimeoutParameter: (String, String)? {
+        guard let statementTimeout else { return nil }
+        let ms = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        return ("statement_timeout", "\(ms)")
+    }
+
+    /// NIOSSL's settings for ``tls``.
+    private func tlsConfiguration() -> TLSConfiguration {
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
         switch tls {
         case .disable, .prefer, .require:
@@ -80,20 +112,22 @@ public struct PostgresStoreConfiguration: Sendable {
         if let caFile {
             tlsConfiguration.trustRoots = .file(caFile)
         }
-        let clientTLS: PostgresClient.Configuration.TLS =
-            switch tls {
-            case .disable: .disable
-            case .prefer: .prefer(tlsConfiguration)
-            case .require, .verifyCA, .verifyFull: .require(tlsConfiguration)
-            }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database, tls: clientTLS)
-        configuration.options.maximumConnections = poolSize
-        configuration.options.minimumConnections = 0
-        if let statementTimeout {
-            let ms = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
-            configuration.options.additionalStartupParameters = [("statement_timeout", "\(ms)")]
+        return tlsConfiguration
+    }
+
+    private func clientTLS() throws -> PostgresClient.Configuration.TLS {
+        switch tls {
+        case .disable: .disable
+        case .prefer: .prefer(tlsConfiguration())
+        case .require, .verifyCA, .verifyFull: .require(tlsConfiguration())
         }
-        return configuration
+    }
+
+    private func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        switch tls {
+        case .disable: .disable
+        case .prefer: .prefer(try NIOSSLContext(configuration: tlsConfiguration()))
+        case .require, .verifyCA, .verifyFull: .require(try NIOSSLContext(configuration: tlsConfiguration()))
+        }
     }
 }

@@ -1,10 +1,9 @@
-import ContactVerifyStore
 import Foundation
 
 /// A throwaway PostgreSQL 15 cluster for this test process, started on first use by
 /// `scripts/servers/postgres_cluster` on a free loopback port; its watchdog stops it and deletes
 /// its folder when this process ends. Each test gets a database of its own.
-enum PostgresServer {
+public enum PostgresServer {
     /// The URL of the cluster's `postgres` database, and the cluster's folder.
     private static let cluster = Task<(url: String, directory: String), any Error> {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -19,30 +18,23 @@ enum PostgresServer {
     }
 
     /// The CA certificate that signed the cluster's TLS certificate (for `sslmode=verify-full`).
-    static func caFile() async throws -> String {
+    public static func caFile() async throws -> String {
         try await cluster.value.directory + "/ca.pem"
     }
 
     /// The URL of a new, empty database.
-    static func makeDatabaseURL() async throws -> String {
+    public static func makeDatabaseURL() async throws -> String {
         let url = try await cluster.value.url
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         _ = try run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
         return String(url.dropLast("postgres".count)) + name
     }
 
-    /// A store configuration for a new, empty database.
-    static func makeConfiguration() async throws -> PostgresStoreConfiguration {
-        var configuration = try PostgresStoreConfiguration(url: try await makeDatabaseURL() + "?sslmode=disable")
-        configuration.poolSize = 6
-        return configuration
-    }
-
     /// Runs a program to its end and returns its standard output; throws on a non-zero exit.
     /// (`popen`/`pclose` wait for exactly this child: Foundation's `Process.waitUntilExit` was
     /// seen to hang here when the child exits while other tests start theirs.)
     @discardableResult
-    static func run(_ path: String, _ arguments: [String]) throws -> String {
+    public static func run(_ path: String, _ arguments: [String]) throws -> String {
         let command = ([path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             .joined(separator: " ") + " 2>&1"
         guard let pipe = popen(command, "r") else { throw PostgresServerError("cannot start \(path)") }
@@ -75,7 +67,7 @@ enum PostgresServer {
     }
 }
 
-struct PostgresServerError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct PostgresServerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
