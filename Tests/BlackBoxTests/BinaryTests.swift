@@ -44,4 +44,22 @@ struct BinaryTests {
             }
         }
     }
+
+    @Test("docker/compose.yaml sets only settings that `serve --help` documents (no Docker engine runs here)")
+    func composeSettingsExist() throws {
+        let compose = try String(contentsOfFile: ServiceProcess.packageRoot + "/docker/compose.yaml", encoding: .utf8)
+        let names = compose.matches(of: /(?m)^\s+(CONTACT_VERIFY_[A-Z0-9_]+):/).map { String($0.1) }
+        #expect(names.count >= 10)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
+        process.arguments = ["serve", "--help"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let help = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        for name in names {
+            #expect(help.contains("env: \(name)") || help.contains(" \(name)"), "\(name) is not a serve setting")
+        }
+    }
 }
