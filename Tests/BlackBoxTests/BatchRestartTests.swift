@@ -16,22 +16,7 @@ struct BatchRestartTests {
         let admin = try first.command(["keys", "create", "--admin"])
         try first.start(arguments: ["--batch-rate", "400"])
 
-        // 2,000 contacts, eight requests at a time.
-        let ids = try await withThrowingTaskGroup(of: [String].self) { group in
-            for lane in 0..<8 {
-                group.addTask {
-                    var ids: [String] = []
-                    for i in stride(from: lane, to: total, by: 8) {
-                        let (status, body) = try await first.request(
-                            "POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"C\#(i)","email":"c\#(i)@example.com"}"#)
-                        #expect(status == 201)
-                        ids.append(Self.json(body)["id"] as? String ?? "")
-                    }
-                    return ids
-                }
-            }
-            return try await group.reduce(into: []) { $0 += $1 }
-        }
+        let ids = try await ServiceProcess.createContacts(total, account: "acme", key: admin, through: [first])
         #expect(Set(ids).count == total)
         let (status, created) = try await first.request(
             "POST", "/v1/accounts/acme/verification-batches", key: admin, body: #"{"channel":"email","filter":{"status":"not_verified"}}"#)

@@ -90,3 +90,29 @@ final class ServiceProcess: @unchecked Sendable {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 }
+
+extension ServiceProcess {
+    /// Creates `total` contacts named `C<i>` with the email `c<i>@example.com` in `account`,
+    /// eight requests at a time, spread over `instances` lane by lane; returns their ids.
+    static func createContacts(
+        _ total: Int, account: String, key: String, through instances: [ServiceProcess]
+    ) async throws -> [String] {
+        try await withThrowingTaskGroup(of: [String].self) { group in
+            for lane in 0..<8 {
+                let instance = instances[lane % instances.count]
+                group.addTask {
+                    var ids: [String] = []
+                    for i in stride(from: lane, to: total, by: 8) {
+                        let (status, body) = try await instance.request(
+                            "POST", "/v1/accounts/\(account)/contacts", key: key, body: #"{"name":"C\#(i)","email":"c\#(i)@example.com"}"#)
+                        #expect(status == 201)
+                        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+                        ids.append(object?["id"] as? String ?? "")
+                    }
+                    return ids
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+}

@@ -79,24 +79,9 @@ struct SharedDatabaseTests {
         #expect(checked == 200)
         #expect(Self.json(approval)["status"] as? String == "approved")
 
-        // 2,000 contacts of another account, created through both instances, eight requests at a time.
+        // 2,000 contacts of another account, created through both instances.
         let total = 2000
-        let ids = try await withThrowingTaskGroup(of: [String].self) { group in
-            for lane in 0..<8 {
-                let instance = lane.isMultiple(of: 2) ? a : b
-                group.addTask {
-                    var ids: [String] = []
-                    for i in stride(from: lane, to: total, by: 8) {
-                        let (status, body) = try await instance.request(
-                            "POST", "/v1/accounts/bulk/contacts", key: admin, body: #"{"name":"C\#(i)","email":"c\#(i)@example.com"}"#)
-                        #expect(status == 201)
-                        ids.append(Self.json(body)["id"] as? String ?? "")
-                    }
-                    return ids
-                }
-            }
-            return try await group.reduce(into: []) { $0 += $1 }
-        }
+        let ids = try await ServiceProcess.createContacts(total, account: "bulk", key: admin, through: [a, b])
         #expect(Set(ids).count == total)
         let (accepted, batchBody) = try await a.request(
             "POST", "/v1/accounts/bulk/verification-batches", key: admin, body: #"{"channel":"email","filter":{"status":"not_verified"}}"#)

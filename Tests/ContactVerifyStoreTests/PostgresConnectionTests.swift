@@ -35,7 +35,7 @@ struct PostgresConnectionTests {
         #expect(try row["ssl"].decode(Bool.self) == false)
     }
 
-    @Test("sslmode=verify-full against a CA that did not sign the server's certificate fails at once, with the reason")
+    @Test("sslmode=verify-full against a CA that did not sign the server's certificate fails start-up with the TLS reason")
     func untrustedCertificate() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cv-ca-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -44,11 +44,12 @@ struct PostgresConnectionTests {
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
             "-keyout", directory + "/other.key", "-out", directory + "/other.pem",
         ])
-        let started = ContinuousClock.now
+        // A ConfigurationError comes from the first, single connection; the pool would retry
+        // for a minute and then throw its own circuit-breaker error without the reason.
         let error = await #expect(throws: ConfigurationError.self) {
             _ = try await Self.store("sslmode=verify-full&sslrootcert=\(directory)/other.pem")
         }
-        #expect(ContinuousClock.now - started < .seconds(10), "a wrong certificate must not wait for the pool's retries")
+        #expect(error?.description.contains("CERTIFICATE_VERIFY_FAILED") == true, "\(error?.description ?? "")")
         #expect(error?.description.contains("postgres://postgres@127.0.0.1") == true)
         #expect(error?.description.contains("cv-test-password") == false, "the password never appears")
     }

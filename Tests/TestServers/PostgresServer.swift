@@ -10,9 +10,9 @@ public enum PostgresServer {
         let directory = "/tmp/cv-pg-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         let output = try run(
             root.appendingPathComponent("scripts/servers/postgres_cluster").path,
-            [directory, "\(try freePort())", "\(ProcessInfo.processInfo.processIdentifier)"])
+            [directory, "\(try FreePort.several(1)[0])", "\(ProcessInfo.processInfo.processIdentifier)"])
         guard let url = output.split(separator: "\n").last.map(String.init), url.hasPrefix("postgres://") else {
-            throw PostgresServerError("postgres_cluster printed no URL: \(output)")
+            throw TestServerError("postgres_cluster printed no URL: \(output)")
         }
         return (url, directory)
     }
@@ -30,14 +30,14 @@ public enum PostgresServer {
         return String(url.dropLast("postgres".count)) + name
     }
 
-    /// Runs a program to its end and returns its standard output; throws on a non-zero exit.
-    /// (`popen`/`pclose` wait for exactly this child: Foundation's `Process.waitUntilExit` was
-    /// seen to hang here when the child exits while other tests start theirs.)
+    /// Runs a program to its end and returns its standard output and error; throws on a
+    /// non-zero exit. (`popen`/`pclose` wait for exactly this child; `postgres_cluster` closes
+    /// the descriptors it inherits, so the server it leaves running holds none of ours.)
     @discardableResult
     public static func run(_ path: String, _ arguments: [String]) throws -> String {
         let command = ([path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             .joined(separator: " ") + " 2>&1"
-        guard let pipe = popen(command, "r") else { throw PostgresServerError("cannot start \(path)") }
+        guard let pipe = popen(command, "r") else { throw TestServerError("cannot start \(path)") }
         var output = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -47,27 +47,12 @@ public enum PostgresServer {
         }
         let status = pclose(pipe)
         let text = String(decoding: output, as: UTF8.self)
-        guard status == 0 else { throw PostgresServerError("\(path) failed (\(status)): \(text)") }
+        guard status == 0 else { throw TestServerError("\(path) failed (\(status)): \(text)") }
         return text
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw PostgresServerError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
-public struct PostgresServerError: Error, CustomStringConvertible {
+public struct TestServerError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -191,31 +191,29 @@ enum PostgresMigrations {
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an
     /// advisory lock so that instances starting together do not race.
-    static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [String] {
-        try await client.withConnection { connection in
-            try await connection.run("SELECT pg_advisory_lock(7426301)", logger)
-            do {
-                try await connection.run(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-                    logger)
-                let applied = Set(try await connection.rows("SELECT name FROM schema_migrations", logger).compactMap { $0.text("name") })
-                var ran: [String] = []
-                for migration in all where !applied.contains(migration.name) {
-                    try await connection.withTransaction(logger: logger) { connection in
-                        // One statement at a time (no migration has a `;` inside a literal).
-                        for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
-                            try await connection.run(PostgresQuery(unsafeSQL: String(statement)), logger)
-                        }
-                        try await connection.run("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger)
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        try await connection.run("SELECT pg_advisory_lock(7426301)", logger)
+        do {
+            try await connection.run(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                logger)
+            let applied = Set(try await connection.rows("SELECT name FROM schema_migrations", logger).compactMap { $0.text("name") })
+            var ran: [String] = []
+            for migration in all where !applied.contains(migration.name) {
+                try await connection.withTransaction(logger: logger) { connection in
+                    // One statement at a time (no migration has a `;` inside a literal).
+                    for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                        try await connection.run(PostgresQuery(unsafeSQL: String(statement)), logger)
                     }
-                    ran.append(migration.name)
+                    try await connection.run("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger)
                 }
-                try await connection.run("SELECT pg_advisory_unlock(7426301)", logger)
-                return ran
-            } catch {
-                _ = try? await connection.run("SELECT pg_advisory_unlock(7426301)", logger)
-                throw error
+                ran.append(migration.name)
             }
+            try await connection.run("SELECT pg_advisory_unlock(7426301)", logger)
+            return ran
+        } catch {
+            _ = try? await connection.run("SELECT pg_advisory_unlock(7426301)", logger)
+            throw error
         }
     }
 }

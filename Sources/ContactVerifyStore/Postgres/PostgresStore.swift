@@ -18,26 +18,28 @@ public final class PostgresStore: Store {
     let logger: Logger
     private let runner: Task<Void, Never>
 
-    /// Connects, runs the client's pool in the background, and migrates the database.
+    /// Connects once to fail fast with the server's reason, migrates the database on that
+    /// connection, then starts the client's pool in the background.
     public init(_ configuration: PostgresStoreConfiguration, logger: Logger) async throws {
+        let first: PostgresConnection
         do {
-            let first = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(), id: 0, logger: logger)
-            try await first.close()
+            first = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(), id: 0, logger: logger)
         } catch {
             // PSQLError's description hides the server's reason; its reflection has it (and no password).
             throw ConfigurationError("Cannot connect to \(configuration.redacted): \(String(reflecting: error))")
+        }
+        do {
+            let ran = try await PostgresMigrations.migrate(first, logger: logger)
+            try await first.close()
+            if !ran.isEmpty { logger.notice("Database migrated", metadata: ["migrations": "\(ran.joined(separator: ","))"]) }
+        } catch {
+            try? await first.close()
+            throw error
         }
         let client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
         self.runner = Task { await client.run() }
-        do {
-            let ran = try await PostgresMigrations.migrate(client, logger: logger)
-            if !ran.isEmpty { logger.notice("Database migrated", metadata: ["migrations": "\(ran.joined(separator: ","))"]) }
-        } catch {
-            runner.cancel()
-            throw error
-        }
     }
 
     /// Closes the connections; the store is unusable afterwards.
