@@ -72,6 +72,11 @@ struct ServeCommand: AsyncParsableCommand {
             guard (5...3600).contains(lease) else { throw ValidationError("--outbox-lease must be 5–3600 seconds.") }
             configuration.outboxLease = TimeInterval(lease)
         }
+        let longestSend = try transports.longestSendSeconds(settings)
+        guard configuration.outboxLease > TimeInterval(longestSend) else {
+            throw ValidationError(
+                "--outbox-lease (\(Int(configuration.outboxLease)) s) must be longer than the longest send (\(longestSend) s: the transport's timeout and pacing wait), or another instance could send a slow message again.")
+        }
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in

@@ -78,7 +78,7 @@ struct TransportOptions: ParsableArguments {
                     url: url, tls: settings.string("smtp-tls", smtpTLS) ?? "required", from: from,
                     caFile: settings.string("smtp-ca-file", smtpCAFile), helo: settings.string("smtp-helo", smtpHelo),
                     connections: try settings.int("smtp-connections", smtpConnections) ?? 4,
-                    timeoutSeconds: Double(try settings.int("smtp-timeout", smtpTimeout) ?? 30))
+                    timeoutSeconds: Double(try smtpTimeoutSeconds(settings)))
                 configuration.emailTransport = try SMTPTransport(smtp)
             }
         } catch let error as SMTPConfigurationError {
@@ -111,6 +111,20 @@ struct TransportOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+
+    /// Seconds one SMTP message may take (`--smtp-timeout`, 30 by default).
+    private func smtpTimeoutSeconds(_ settings: SettingsSource) throws -> Int {
+        try settings.int("smtp-timeout", smtpTimeout) ?? 30
+    }
+
+    /// The longest one send may take with these transports, in seconds: the SMTP timeout or
+    /// the SMS gateways' 10 s, plus the 5 s a paced message may wait for its turn. An outbox
+    /// lease must outlast it, or another instance could claim a message still being sent.
+    func longestSendSeconds(_ settings: SettingsSource) throws -> Int {
+        let smtp = settings.string("smtp-url", smtpURL) == nil ? 0 : try smtpTimeoutSeconds(settings)
+        let sms = (settings.string("sms-provider", smsProvider) ?? "file") == "file" ? 0 : 10
+        return max(smtp, sms) + 5
     }
 
     /// A messages-per-second flag: 0 or unset is unlimited.

@@ -62,4 +62,16 @@ struct BinaryTests {
             #expect(help.contains("env: \(name)") || help.contains(" \(name)"), "\(name) is not a serve setting")
         }
     }
+
+    @Test("an outbox lease shorter than the longest send is refused at start-up (a slow send must not be claimed again)")
+    func leaseOutlastsSend() throws {
+        let service = ServiceProcess()
+        defer { try? FileManager.default.removeItem(atPath: service.dataDirectory) }
+        #expect {
+            try service.start(arguments: ["--smtp-url", "smtp://127.0.0.1:25", "--smtp-tls", "none", "--smtp-timeout", "30", "--outbox-lease", "20"])
+        } throws: { error in
+            guard case ServiceProcess.ServiceError.exited(let log) = error else { return false }
+            return log.contains("--outbox-lease (20 s) must be longer than the longest send (35 s")
+        }
+    }
 }

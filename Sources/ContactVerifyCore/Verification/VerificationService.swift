@@ -194,6 +194,13 @@ public struct VerificationService: Sendable {
     public func confirm(token: String) async throws -> (LinkOutcome, Verification?) {
         guard let verification = try await verification(forToken: token) else { return (.invalid, nil) }
         let now = clock.now()
+        // A link that can no longer confirm anything is answered from what was read, with no
+        // write transaction (no commit, no fsync): an expired or superseded token then costs
+        // what an unknown one costs, and a caller cannot tell them apart by time. The expiry
+        // sweep records the expiry. (`confirmLink` below decides the same, under the lock.)
+        if verification.status.endedUnapproved || (verification.status == .pending && now >= verification.expiresAt) {
+            return (.invalid, verification)
+        }
         let outcome = try await store.updateVerification(id: verification.id, now: now) { v, contact in
             VerificationRules.confirmLink(&v, contact: &contact, now: now)
         }
