@@ -56,7 +56,8 @@ public func buildApplication(
         argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify,
         metrics: metricsFactory)
     let events = EventWorker(
-        store: store, client: configuration.httpClient ?? CurlHTTPClient(), clock: clock, logger: logger, metrics: metricsFactory)
+        store: store, client: configuration.httpClient ?? CurlHTTPClient(), clock: clock, targetPolicy: configuration.outboundTargetPolicy,
+        logger: logger, metrics: metricsFactory)
     let batches = BatchService(store: store, verifications: verifications, clock: clock)
     let batchRunner = BatchRunner(batches: batches, ratePerSecond: configuration.batchRatePerSecond, logger: logger)
     let services = AppServices(

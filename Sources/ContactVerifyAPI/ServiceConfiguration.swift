@@ -42,6 +42,12 @@ public struct ServiceConfiguration: Sendable {
     public var smsRatePerSecond: Double?
     /// Verifications a batch starts per second (pacing for gateways' rate limits).
     public var batchRatePerSecond = 50
+    /// Whether chatbot webhooks and account callbacks may reach loopback and private
+    /// addresses, and plain `http` (tests, on-premises); `false` refuses them (SSRF guard).
+    public var allowPrivateWebhookTargets = false
+
+    /// The guard for URLs customers supply (chatbot webhooks, callbacks).
+    public var outboundTargetPolicy: OutboundTargetPolicy { OutboundTargetPolicy(allowPrivateTargets: allowPrivateWebhookTargets) }
     /// Whether the background workers (the outbox worker and the batch runner) run with the
     /// application. Tests turn them off and drive them one pass at a time with
     /// ``OutboxWorker/runOnce()`` and ``BatchService/runOnce(limit:)``.

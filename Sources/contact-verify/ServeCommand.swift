@@ -39,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch-rate"), help: "Verifications a batch starts per second, to respect gateways' rate limits. (env: CONTACT_VERIFY_BATCH_RATE; default: 50)")
     var batchRate: Int?
 
+    @Flag(name: .customLong("allow-private-webhook-targets"), help: "Let chatbot webhooks and account callbacks reach loopback and private addresses, and plain http (tests, on-premises). (env: CONTACT_VERIFY_ALLOW_PRIVATE_WEBHOOK_TARGETS; default: false)")
+    var allowPrivateWebhookTargets = false
+
     func run() async throws {
         let settings = try store.settings()
         var configuration = ServiceConfiguration()
@@ -61,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard (1...100_000).contains(rate) else { throw ValidationError("--batch-rate must be 1–100000.") }
             configuration.batchRatePerSecond = rate
         }
+        configuration.allowPrivateWebhookTargets = try settings.bool("allow-private-webhook-targets", allowPrivateWebhookTargets)
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
