@@ -58,10 +58,12 @@ public func buildApplication(
     let events = EventWorker(
         store: store, client: configuration.httpClient ?? CurlHTTPClient(), clock: clock, targetPolicy: configuration.outboundTargetPolicy,
         logger: logger, metrics: metricsFactory)
+    let sealer = WebhookSealer(secret: secret)
     let batches = BatchService(store: store, verifications: verifications, clock: clock)
     let batchRunner = BatchRunner(batches: batches, ratePerSecond: configuration.batchRatePerSecond, logger: logger)
     let services = AppServices(
-        configuration: configuration, store: store, clock: clock, contacts: ContactService(store: store, clock: clock),
+        configuration: configuration, store: store, clock: clock, contacts: ContactService(
+            store: store, clock: clock, webhooks: WebhookListRules(policy: configuration.outboundTargetPolicy, sealer: sealer)),
         verifications: verifications, batches: batches, onBatchCreated: batchRunner.notify, templates: templates, links: LinkPageNonce(secret: secret), reports: reports,
         runningWorker: configuration.runWorker ? worker : nil,
         metrics: registry, metricsFactory: metricsFactory, openAPIDocument: ByteBuffer(bytes: openAPI))
