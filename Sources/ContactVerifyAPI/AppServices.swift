@@ -14,6 +14,8 @@ struct AppServices: Sendable {
     let store: any ServiceStore
     let clock: any WallClock
     let contacts: ContactService
+    /// "Send Test" for chatbot webhooks.
+    let webhookTester: WebhookTester
     let verifications: VerificationService
     let batches: BatchService
     /// Wakes the batch runner.

@@ -56,12 +56,19 @@ public func buildApplication(
         pool: HashingPool(maxConcurrent: configuration.hashingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount),
         argon2: configuration.argon2, resolveLocale: templates.locale(for:), onEnqueue: worker.notify,
         metrics: metricsFactory)
+    let httpClient = configuration.httpClient ?? CurlHTTPClient()
     let events = EventWorker(
-        store: store, client: configuration.httpClient ?? CurlHTTPClient(), clock: clock, logger: logger, metrics: metricsFactory)
+        store: store, client: httpClient, clock: clock, targetPolicy: configuration.outboundTargetPolicy, logger: logger,
+        metrics: metricsFactory)
+    let sealer = WebhookSealer(secret: secret)
+    let webhookTester = WebhookTester(
+        store: store, client: httpClient, sealer: sealer, policy: configuration.outboundTargetPolicy, clock: clock, logger: logger)
     let batches = BatchService(store: store, verifications: verifications, clock: clock)
     let batchRunner = BatchRunner(batches: batches, ratePerSecond: configuration.batchRatePerSecond, logger: logger)
     let services = AppServices(
-        configuration: configuration, store: store, clock: clock, contacts: ContactService(store: store, clock: clock),
+        configuration: configuration, store: store, clock: clock, contacts: ContactService(
+            store: store, clock: clock, webhooks: WebhookListRules(policy: configuration.outboundTargetPolicy, sealer: sealer)),
+        webhookTester: webhookTester,
         verifications: verifications, batches: batches, onBatchCreated: batchRunner.notify, templates: templates, links: LinkPageNonce(secret: secret), reports: reports,
         runningWorker: configuration.runWorker ? worker : nil,
         metrics: registry, metricsFactory: metricsFactory, openAPIDocument: ByteBuffer(bytes: openAPI))
@@ -78,6 +85,7 @@ public func buildApplication(
     ContactsController(services: services).register(on: v1)
     VerificationsController(services: services).register(on: v1)
     BatchesController(services: services).register(on: v1)
+    WebhooksController(services: services).register(on: v1)
 
     let application = Application(
         router: router,

@@ -49,6 +49,12 @@ public struct ServiceConfiguration: Sendable {
     /// Seconds a claimed outbox message stays with the instance that claimed it; if that
     /// instance dies mid-send, another sends the message once the lease runs out.
     public var outboxLease: TimeInterval = 60
+    /// Whether chatbot webhooks and account callbacks may reach loopback and private
+    /// addresses, and plain `http` (tests, on-premises); `false` refuses them (SSRF guard).
+    public var allowPrivateWebhookTargets = false
+
+    /// The guard for URLs customers supply (chatbot webhooks, callbacks).
+    public var outboundTargetPolicy: OutboundTargetPolicy { OutboundTargetPolicy(allowPrivateTargets: allowPrivateWebhookTargets) }
     /// Whether the background workers (the outbox worker and the batch runner) run with the
     /// application. Tests turn them off and drive them one pass at a time with
     /// ``OutboxWorker/runOnce()`` and ``BatchService/runOnce(limit:)``.

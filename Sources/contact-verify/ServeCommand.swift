@@ -45,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("outbox-lease"), help: "Seconds a claimed message stays with this instance; if it dies mid-send another instance sends the message after that. (env: CONTACT_VERIFY_OUTBOX_LEASE; default: 60)")
     var outboxLease: Int?
 
+    @Flag(name: .customLong("allow-private-webhook-targets"), help: "Let chatbot webhooks and account callbacks reach loopback and private addresses, and plain http (tests, on-premises). (env: CONTACT_VERIFY_ALLOW_PRIVATE_WEBHOOK_TARGETS; default: false)")
+    var allowPrivateWebhookTargets = false
+
     func run() async throws {
         let settings = try store.settings()
         var configuration = ServiceConfiguration()
@@ -77,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--outbox-lease (\(Int(configuration.outboxLease)) s) must be longer than the longest send (\(longestSend) s: the transport's timeout and pacing wait), or another instance could send a slow message again.")
         }
+        configuration.allowPrivateWebhookTargets = try settings.bool("allow-private-webhook-targets", allowPrivateWebhookTargets)
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in

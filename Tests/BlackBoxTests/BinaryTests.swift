@@ -38,7 +38,10 @@ struct BinaryTests {
             process.waitUntilExit()
             #expect(text.contains("CONTACT_VERIFY_DATA_DIR"), "\(command)")
             if command == ["serve"] {
-                for variable in ["CONTACT_VERIFY_HOST", "CONTACT_VERIFY_PORT", "CONTACT_VERIFY_PUBLIC_URL", "CONTACT_VERIFY_SECRET_KEY"] {
+                for variable in [
+                    "CONTACT_VERIFY_HOST", "CONTACT_VERIFY_PORT", "CONTACT_VERIFY_PUBLIC_URL", "CONTACT_VERIFY_SECRET_KEY",
+                    "CONTACT_VERIFY_ALLOW_PRIVATE_WEBHOOK_TARGETS",
+                ] {
                     #expect(text.contains(variable))
                 }
             }

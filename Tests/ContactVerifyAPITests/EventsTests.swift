@@ -12,7 +12,7 @@ struct EventsTests {
 
     @Test("approved, expired and batch-completed events are queued with the change, and carry no secret")
     func queued() async throws {
-        let app = try await TestApp.make()
+        let app = try await TestApp.make { $0.allowPrivateWebhookTargets = true }
         defer { app.remove() }
         try await app.test { client in
             let put = try await client.call(
@@ -75,7 +75,7 @@ struct EventsTests {
             log: FileManager.default.temporaryDirectory.appendingPathComponent("cv-echo-\(UUID().uuidString).log").path)
         defer { echo.stop() }
         try await echo.waitUntilAccepting(port: port)
-        let app = try await TestApp.make()
+        let app = try await TestApp.make { $0.allowPrivateWebhookTargets = true }
         defer { app.remove() }
         try await app.test { client in
             var statuses: [Event.Status] = []

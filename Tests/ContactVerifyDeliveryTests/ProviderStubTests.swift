@@ -5,12 +5,13 @@ import Testing
 @testable import ContactVerifyDelivery
 
 /// `scripts/servers/provider_stub.py` in a child process: a strict impersonation of Kannel,
-/// Twilio, Vonage and Alibaba Cloud that logs every request it receives to a JSONL file.
+/// Twilio, Vonage and Alibaba Cloud that logs every request it receives to a JSONL file
+/// (or its sibling `chatbot_stub.py` for DingTalk, Lark, WeCom and Standard Webhooks).
 final class ProviderStub: @unchecked Sendable {
     // Safety: `process` is only touched by `start` (before the value is shared) and `stop`.
-    static let script = URL(fileURLWithPath: #filePath)
+    static let serversDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/servers/provider_stub.py").path
+        .appendingPathComponent("scripts/servers").path
 
     let directory: String
     let logPath: String
@@ -32,11 +33,13 @@ final class ProviderStub: @unchecked Sendable {
     }
 
     /// Starts a stub on a free port; returns once it listens (it prints the port after binding).
-    static func start() async throws -> ProviderStub {
+    /// `script` is `provider_stub.py` (SMS providers) or `chatbot_stub.py` (chatbot robots);
+    /// both log in the same format.
+    static func start(script: String = "provider_stub.py") async throws -> ProviderStub {
         let stub = try ProviderStub()
         let output = Pipe()
         stub.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        stub.process.arguments = ["python3", script, "--port", "0", "--log", stub.logPath]
+        stub.process.arguments = ["python3", serversDirectory + "/" + script, "--port", "0", "--log", stub.logPath]
         stub.process.standardOutput = output
         try stub.process.run()
         let handle = output.fileHandleForReading

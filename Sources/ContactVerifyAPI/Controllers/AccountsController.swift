@@ -38,8 +38,8 @@ struct AccountsController {
         if let locale, !Locales.isValid(locale) {
             body.recordError("invalid_value", field: "locale", message: "locale must be a language tag such as en or zh-CN.")
         }
-        if case .value(let url) = callbackURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
-            body.recordError("invalid_value", field: "callbackUrl", message: "callbackUrl must be an http or https URL.")
+        if case .value(let url) = callbackURL, case .failure(let refusal) = services.configuration.outboundTargetPolicy.check(url: url) {
+            body.recordError(refusal.code, field: "callbackUrl", message: refusal.message)
         }
         if case .value(let secret) = callbackSecret, secret.utf8.count < 16 {
             body.recordError("too_short", field: "callbackSecret", message: "callbackSecret must be at least 16 characters.")

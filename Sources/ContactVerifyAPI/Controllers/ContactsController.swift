@@ -23,12 +23,14 @@ struct ContactsController {
             let phone = body.string("phone", maxLength: 64)
             let locale = body.string("locale", maxLength: 35)
             let externalID = body.string("externalId", maxLength: 200)
+            let webhooks = WebhookInput.read(from: &body, allowIDs: false)
             if let locale, !Locales.isValid(locale) {
                 body.recordError("invalid_value", field: "locale", message: "locale must be a language tag such as en or zh-CN.")
             }
             try body.finish()
             let contact = try await services.contacts.create(
-                in: account, ContactDraft(name: name ?? "", email: email, phone: phone, locale: locale, externalID: externalID))
+                in: account, ContactDraft(
+                    name: name ?? "", email: email, phone: phone, locale: locale, externalID: externalID, webhooks: webhooks ?? []))
             return services.jsonReply(Representation.contact(contact, now: services.clock.now()), status: .created)
         }
     }
@@ -51,6 +53,7 @@ struct ContactsController {
         patch.phone = body.nullableString("phone", maxLength: 64)
         patch.locale = body.nullableString("locale", maxLength: 35)
         patch.externalID = body.nullableString("externalId", maxLength: 200)
+        patch.webhooks = WebhookInput.read(from: &body, allowIDs: true)
         if case .value(let locale) = patch.locale, !Locales.isValid(locale) {
             body.recordError("invalid_value", field: "locale", message: "locale must be a language tag such as en or zh-CN.")
         }
@@ -69,7 +72,7 @@ struct ContactsController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let account = try await services.account(context.parameters.path("accountId"), for: context)
         var query = QueryReader(request.uri.queryParameters)
-        let channel = query.enumValue("channel", AddressChannel.init(parameter:), allowed: "email, phone, sms")
+        let channel = query.enumValue("channel", ListChannel.init(parameter:), allowed: "email, phone, sms, webhook")
         let status = query.enumValue("status", AddressStatus.init(rawValue:), allowed: "not_verified, pending, verified")
         let limit = query.int("limit", range: 1...200) ?? 50
         let cursor = query.string("cursor", maxLength: 200)
@@ -78,7 +81,8 @@ struct ContactsController {
         }
         try query.finish(allowed: ["channel", "status", "limit", "cursor"])
         let page = try await services.store.listContacts(
-            accountID: account.id, filter: ContactFilter(channel: channel, status: status), limit: limit, cursor: cursor)
+            accountID: account.id, filter: ContactFilter(channel: channel?.address, status: status, webhooks: channel == .webhook),
+            limit: limit, cursor: cursor)
         let now = services.clock.now()
         return try services.json(Representation.page(page) { Representation.contact($0, now: now) })
     }
@@ -104,5 +108,26 @@ struct ContactsController {
                 "status": .nullable(result.holder?[channel]?.status.rawValue),
                 "error": result.error.map { .object(["code": .string($0.code), "message": .string($0.message)]) } ?? .null,
             ]))
+    }
+}
+
+/// The `channel` of a contact list: an address channel, or `webhook` (contacts with a chatbot
+/// webhook, of the given status).
+private enum ListChannel: Equatable {
+    case address(AddressChannel)
+    case webhook
+
+    init?(parameter: String) {
+        if parameter == "webhook" {
+            self = .webhook
+        } else if let channel = AddressChannel(parameter: parameter) {
+            self = .address(channel)
+        } else {
+            return nil
+        }
+    }
+
+    var address: AddressChannel? {
+        if case .address(let channel) = self { channel } else { nil }
     }
 }

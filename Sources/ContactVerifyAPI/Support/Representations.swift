@@ -41,9 +41,29 @@ enum Representation {
             "externalId": .nullable(c.externalID),
             "email": address(c.email, channel: .email, now: now),
             "phone": address(c.phone, channel: .phone, now: now),
-            "webhooks": .array([]),
+            "webhooks": .array(c.webhooks.map(webhook)),
             "createdAt": .date(c.createdAt),
             "updatedAt": .date(c.updatedAt),
+        ])
+    }
+
+    /// A chatbot webhook: its URL masked (it is a credential) and its secret never shown.
+    static func webhook(_ w: ContactWebhook) -> JSONValue {
+        .object([
+            "id": .string(w.id),
+            "kind": .string(w.kind.rawValue),
+            "name": .string(w.name),
+            "url": .string(w.maskedURL),
+            "hasSecret": .bool(w.sealedSecret != nil),
+            "status": .string(w.status.rawValue),
+            "verifiedAt": .date(w.verifiedAt),
+            "lastTest": w.testedAt.map { (testedAt: Date) -> JSONValue in
+                .object([
+                    "at": .date(testedAt), "providerCode": .nullable(w.lastProviderCode), "message": .nullable(w.lastMessage),
+                ])
+            } ?? .null,
+            "createdAt": .date(w.createdAt),
+            "updatedAt": .date(w.updatedAt),
         ])
     }
 

@@ -76,12 +76,14 @@ public struct Contact: Sendable, Equatable {
     public var externalID: String?
     public var email: ContactAddress?
     public var phone: ContactAddress?
+    /// Chatbot webhooks, at most ``ContactWebhook/maxPerContact``, in the caller's order.
+    public var webhooks: [ContactWebhook]
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: String, accountID: String, name: String, locale: String? = nil, externalID: String? = nil,
-        email: ContactAddress? = nil, phone: ContactAddress? = nil, createdAt: Date, updatedAt: Date
+        email: ContactAddress? = nil, phone: ContactAddress? = nil, webhooks: [ContactWebhook] = [], createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.accountID = accountID
@@ -90,6 +92,7 @@ public struct Contact: Sendable, Equatable {
         self.externalID = externalID
         self.email = email
         self.phone = phone
+        self.webhooks = webhooks
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -106,12 +109,17 @@ public struct Contact: Sendable, Equatable {
 
 /// Filters for listing contacts.
 public struct ContactFilter: Sendable, Equatable {
+    /// Contacts with an address on this channel (of `status`, when given).
     public var channel: AddressChannel?
     public var status: AddressStatus?
+    /// Contacts with at least one chatbot webhook (of `status`, when given); used instead of
+    /// `channel` (`channel=webhook` in the API).
+    public var webhooks: Bool
 
-    public init(channel: AddressChannel? = nil, status: AddressStatus? = nil) {
+    public init(channel: AddressChannel? = nil, status: AddressStatus? = nil, webhooks: Bool = false) {
         self.channel = channel
         self.status = status
+        self.webhooks = webhooks
     }
 }
 

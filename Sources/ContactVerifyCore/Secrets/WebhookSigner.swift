@@ -22,6 +22,12 @@ public struct WebhookSigner: Sendable {
         self.key = key
     }
 
+    /// A signer for a secret a customer chose: the key of a `whsec_…` secret, else the
+    /// secret's UTF-8 bytes.
+    public init(anySecret secret: String) {
+        self = WebhookSigner(secret: secret) ?? WebhookSigner(key: Array(secret.utf8))
+    }
+
     /// The `webhook-signature` value for one delivery.
     public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
         var message = Array("\(id).\(timestamp).".utf8)

@@ -7,13 +7,19 @@ public struct ContactDraft: Sendable {
     public var phone: String?
     public var locale: String?
     public var externalID: String?
+    /// Chatbot webhooks to add (entries without `id`).
+    public var webhooks: [WebhookDraft]
 
-    public init(name: String, email: String? = nil, phone: String? = nil, locale: String? = nil, externalID: String? = nil) {
+    public init(
+        name: String, email: String? = nil, phone: String? = nil, locale: String? = nil, externalID: String? = nil,
+        webhooks: [WebhookDraft] = []
+    ) {
         self.name = name
         self.email = email
         self.phone = phone
         self.locale = locale
         self.externalID = externalID
+        self.webhooks = webhooks
     }
 }
 
@@ -24,6 +30,8 @@ public struct ContactPatch: Sendable {
     public var phone: JSONField<String> = .absent
     public var locale: JSONField<String> = .absent
     public var externalID: JSONField<String> = .absent
+    /// The new list of webhooks (see ``WebhookListRules/apply(_:to:now:)``); `nil` keeps them.
+    public var webhooks: [WebhookDraft]?
 
     public init() {}
 }
@@ -42,12 +50,14 @@ public struct AddressLookup: Sendable {
 public struct ContactService: Sendable {
     let store: any Store
     let clock: any WallClock
+    let webhooks: WebhookListRules
     let emails = EmailNormalizer()
     let phones = PhoneNumberNormalizer()
 
-    public init(store: any Store, clock: any WallClock) {
+    public init(store: any Store, clock: any WallClock, webhooks: WebhookListRules) {
         self.store = store
         self.clock = clock
+        self.webhooks = webhooks
     }
 
     /// Creates a contact; `409 email_taken/phone_taken` when another contact holds an address.
@@ -56,12 +66,14 @@ public struct ContactService: Sendable {
         let email = draft.email.flatMap { normalizeEmail($0, into: &errors) }
         let phone = draft.phone.flatMap { normalizePhone($0, account: account, into: &errors) }
         if draft.email == nil && draft.phone == nil { throw ServiceError.addressRequired }
-        if !errors.isEmpty { throw ServiceError.validation(errors) }
         let now = clock.now()
+        var webhooks: [ContactWebhook] = []
+        do { webhooks = try self.webhooks.apply(draft.webhooks, to: [], now: now) } catch { errors += error.errors }
+        if !errors.isEmpty { throw ServiceError.validation(errors) }
         let contact = Contact(
             id: Contact.makeID(), accountID: account.id, name: draft.name, locale: draft.locale,
             externalID: draft.externalID, email: email.map(ContactAddress.init), phone: phone.map(ContactAddress.init),
-            createdAt: now, updatedAt: now)
+            webhooks: webhooks, createdAt: now, updatedAt: now)
         try await store.insertContact(contact)
         return contact
     }
@@ -73,7 +85,10 @@ public struct ContactService: Sendable {
         let email = patch.email.map { normalizeEmail($0, into: &errors) }
         let phone = patch.phone.map { normalizePhone($0, account: account, into: &errors) }
         if !errors.isEmpty { throw ServiceError.validation(errors) }
-        return try await store.updateContact(accountID: account.id, id: id, now: clock.now()) { contact in
+        let now = clock.now()
+        let rules = webhooks
+        return try await store.updateContact(accountID: account.id, id: id, now: now) { contact in
+            if let drafts = patch.webhooks { contact.webhooks = try rules.apply(drafts, to: contact.webhooks, now: now) }
             if let name = patch.name { contact.name = name }
             Self.apply(email, to: &contact.email, makeAddress: ContactAddress.init)
             Self.apply(phone, to: &contact.phone, makeAddress: ContactAddress.init)

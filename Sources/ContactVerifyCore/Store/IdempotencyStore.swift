@@ -50,4 +50,4 @@ public enum Idempotency {
 
 /// Everything the service keeps: accounts, keys and contacts, verifications and the outbox,
 /// batches, events, and idempotency records.
-public typealias ServiceStore = Store & VerificationStore & BatchStore & EventStore & IdempotencyStore
+public typealias ServiceStore = Store & VerificationStore & BatchStore & EventStore & IdempotencyStore & WebhookSendStore

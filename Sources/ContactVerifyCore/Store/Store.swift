@@ -64,3 +64,12 @@ extension ServiceError {
         .badRequest, code: "invalid_cursor", detail: "The cursor is not valid.",
         errors: [FieldError(field: "cursor", code: "invalid_cursor", message: "The cursor is not valid.")])
 }
+
+/// The shared send log behind chatbot robots' rate limits: several instances on one
+/// PostgreSQL database share it, so together they stay under the provider's limit.
+public protocol WebhookSendStore: Sendable {
+    /// Reserves one send to the robot `robotKey` when fewer than `limit` sends were reserved
+    /// for it in the `window` seconds before `now`, and returns `nil`; otherwise reserves
+    /// nothing and returns when the oldest send in the window leaves it.
+    func reserveWebhookSend(robotKey: [UInt8], limit: Int, window: TimeInterval, now: Date) async throws -> Date?
+}

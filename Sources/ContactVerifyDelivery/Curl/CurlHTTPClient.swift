@@ -12,7 +12,9 @@ import Foundation
 /// Failures are classified for the retry logic of the adapters: nothing reached the server
 /// (DNS, refused connection, TLS handshake, a connect timeout) → ``HTTPClientError/Kind/notSent``;
 /// the request may have reached it (a timeout, an empty reply or a lost connection once the
-/// request was on its way) → ``HTTPClientError/Kind/ambiguous``.
+/// request was on its way) → ``HTTPClientError/Kind/ambiguous``. A request with a
+/// ``OutboundHTTPRequest/targetPolicy`` connects only to addresses the policy permits
+/// (``CurlTargetPin``), else fails with ``HTTPClientError/Kind/blockedTarget``.
 ///
 /// ```swift
 /// let client = CurlHTTPClient()
@@ -106,9 +108,22 @@ public final class CurlHTTPClient: HTTPClient {
         _ request: OutboundHTTPRequest, on easy: CurlEasy, configuration: Configuration
     ) -> Result<InboundHTTPResponse, HTTPClientError> {
         let transfer = CurlTransfer(upload: request.body, responseLimit: configuration.maxResponseBytes)
+        var pin: String?
+        if let policy = request.targetPolicy {
+            switch CurlTargetPin.pin(request.url, policy: policy) {
+            case .success(let entry): pin = entry
+            case .failure(let error): return .failure(error)
+            }
+        }
         easy.reset()
         do throws(CurlSetupError) {
             try configure(easy, for: request, configuration: configuration)
+            if request.targetPolicy != nil {
+                // Straight to the checked address: no proxy from the environment, and the
+                // name resolves to what was checked.
+                try easy.set(CURLOPT_PROXY, "")
+                if let pin { try easy.set(CURLOPT_RESOLVE, list: [pin]) }
+            }
         } catch {
             return .failure(HTTPClientError(kind: .invalidRequest, message: error.description))
         }
@@ -117,7 +132,8 @@ public final class CurlHTTPClient: HTTPClient {
             return .success(InboundHTTPResponse(status: easy.responseCode, headers: headers(transfer.headerLines), body: transfer.body))
         }
         let message = scrubbed(easy.errorMessage(code), password: request.basicAuth?.password)
-        return .failure(HTTPClientError(kind: kind(of: code, transfer: transfer), message: message))
+        return .failure(
+            HTTPClientError(kind: kind(of: code, transfer: transfer), message: message, timedOut: code == CURLE_OPERATION_TIMEDOUT))
     }
 
     private static func configure(_ easy: CurlEasy, for request: OutboundHTTPRequest, configuration: Configuration) throws(CurlSetupError) {

@@ -1,3 +1,5 @@
+import ContactVerifyCore
+
 /// One outbound HTTP request to an SMS gateway or a webhook.
 public struct OutboundHTTPRequest: Sendable, Equatable {
     /// `GET`, `POST`, …
@@ -12,10 +14,16 @@ public struct OutboundHTTPRequest: Sendable, Equatable {
     public var basicAuth: (user: String, password: String)?
     /// The whole exchange's time limit.
     public var timeout: Duration
+    /// For URLs a customer supplied (chatbot webhooks, event callbacks): the client resolves
+    /// the host, refuses the request (``HTTPClientError/Kind/blockedTarget``) unless the
+    /// policy permits every address, and connects only to a checked address. `nil` for the
+    /// operator's own endpoints (SMS gateways).
+    public var targetPolicy: OutboundTargetPolicy?
 
     public init(
         method: String, url: String, headers: [HTTPHeader] = [], body: [UInt8] = [],
-        basicAuth: (user: String, password: String)? = nil, timeout: Duration = .seconds(10)
+        basicAuth: (user: String, password: String)? = nil, timeout: Duration = .seconds(10),
+        targetPolicy: OutboundTargetPolicy? = nil
     ) {
         self.method = method
         self.url = url
@@ -23,11 +31,13 @@ public struct OutboundHTTPRequest: Sendable, Equatable {
         self.body = body
         self.basicAuth = basicAuth
         self.timeout = timeout
+        self.targetPolicy = targetPolicy
     }
 
     public static func == (a: Self, b: Self) -> Bool {
         a.method == b.method && a.url == b.url && a.headers == b.headers && a.body == b.body
             && a.basicAuth?.user == b.basicAuth?.user && a.basicAuth?.password == b.basicAuth?.password && a.timeout == b.timeout
+            && a.targetPolicy == b.targetPolicy
     }
 }
 
@@ -78,15 +88,21 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         case responseTooLarge
         /// The request itself is invalid (bad URL, unsupported scheme): retrying cannot help.
         case invalidRequest
+        /// The host resolves to an address the request's ``OutboundHTTPRequest/targetPolicy``
+        /// forbids (or does not resolve); nothing was sent.
+        case blockedTarget
     }
 
     public var kind: Kind
     /// A short description (libcurl's error text, for example); never contains credentials.
     public var message: String
+    /// Whether the request's time limit ran out (then `kind` is `notSent` or `ambiguous`).
+    public var timedOut: Bool
 
-    public init(kind: Kind, message: String) {
+    public init(kind: Kind, message: String, timedOut: Bool = false) {
         self.kind = kind
         self.message = message
+        self.timedOut = timedOut
     }
 
     public var description: String { "\(kind.rawValue): \(message)" }

@@ -120,6 +120,8 @@ public struct SMSTransport: MessageTransport {
                 message: "\(provider) answered with a response larger than the limit; the message may have been accepted")
         case .invalidRequest:
             DeliveryError(kind: .permanent, code: "http_invalid_request", message: "the \(provider) request is invalid: \(error.message)")
+        case .blockedTarget:
+            DeliveryError(kind: .permanent, code: "http_blocked_target", message: "\(provider) is at an address this service may not reach")
         }
     }
 

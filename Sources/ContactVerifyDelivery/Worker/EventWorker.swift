@@ -5,7 +5,8 @@ import Metrics
 import ServiceLifecycle
 
 /// Delivers events to accounts' callback URLs, signed the Standard Webhooks way with the
-/// account's `callbackSecret`: `2xx` is delivered; `429`, `5xx` and network failures are
+/// account's `callbackSecret`, only to addresses the ``OutboundTargetPolicy`` permits (a
+/// callback to a forbidden address fails at once): `2xx` is delivered; `429`, `5xx` and network failures are
 /// retried with full-jitter backoff (honouring `Retry-After`) for up to a day; any other
 /// answer fails the event at once.
 public final class EventWorker: Service, Sendable {
@@ -14,19 +15,21 @@ public final class EventWorker: Service, Sendable {
     private let clock: any WallClock
     private let retry: RetrySchedule
     private let timeout: Duration
+    private let targetPolicy: OutboundTargetPolicy
     private let logger: Logger
     private let metrics: any MetricsFactory
     private let wake = WakeSignal()
 
     public init(
         store: any EventStore, client: any HTTPClient, clock: any WallClock, retry: RetrySchedule = RetrySchedule(cap: 300),
-        timeout: Duration = .seconds(5), logger: Logger, metrics: any MetricsFactory
+        timeout: Duration = .seconds(5), targetPolicy: OutboundTargetPolicy, logger: Logger, metrics: any MetricsFactory
     ) {
         self.store = store
         self.client = client
         self.clock = clock
         self.retry = retry
         self.timeout = timeout
+        self.targetPolicy = targetPolicy
         self.logger = logger
         self.metrics = metrics
     }
@@ -62,14 +65,10 @@ public final class EventWorker: Service, Sendable {
         let event = item.event
         let now = clock.now()
         var headers = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("User-Agent", "ContactVerify")]
-        let timestamp = Int64(now.timeIntervalSince1970)
-        headers.append(HTTPHeader("webhook-id", event.id))
-        headers.append(HTTPHeader("webhook-timestamp", String(timestamp)))
-        if let secret = item.callbackSecret {
-            let signer = WebhookSigner(secret: secret) ?? WebhookSigner(key: Array(secret.utf8))
-            headers.append(HTTPHeader("webhook-signature", signer.signature(id: event.id, timestamp: timestamp, body: event.payload)))
-        }
-        let request = OutboundHTTPRequest(method: "POST", url: item.callbackURL, headers: headers, body: event.payload, timeout: timeout)
+        headers += StandardWebhookHeaders.make(
+            id: event.id, timestamp: Int64(now.timeIntervalSince1970), body: event.payload, secret: item.callbackSecret)
+        let request = OutboundHTTPRequest(
+            method: "POST", url: item.callbackURL, headers: headers, body: event.payload, timeout: timeout, targetPolicy: targetPolicy)
         var retryAfter: TimeInterval?
         let failure: String
         do {
@@ -86,6 +85,10 @@ public final class EventWorker: Service, Sendable {
                 return
             }
         } catch {
+            if error.kind == .blockedTarget {
+                await record(event, .failed, next: now, error: error.description)
+                return
+            }
             failure = error.description
         }
         let delay = max(retry.delay(attempt: event.attempts), min(retryAfter ?? 0, 3600))

@@ -187,6 +187,40 @@ enum PostgresMigrations {
             CREATE INDEX events_by_account ON events(account_id, seq);
             """
         ),
+        (
+            "v6-contact-webhooks",
+            """
+            CREATE TABLE contact_webhooks (
+                id TEXT PRIMARY KEY,
+                contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                account_id TEXT NOT NULL,
+                position BIGINT NOT NULL CHECK (position BETWEEN 0 AND 4),
+                kind TEXT NOT NULL CHECK (kind IN ('dingtalk', 'lark', 'wecom', 'custom')),
+                name TEXT NOT NULL,
+                masked_url TEXT NOT NULL,
+                url_key BYTEA NOT NULL,
+                sealed_url BYTEA NOT NULL,
+                sealed_secret BYTEA,
+                status TEXT NOT NULL CHECK (status IN ('not_verified', 'pending', 'verified')),
+                verified_at BIGINT,
+                tested_at BIGINT,
+                last_code TEXT,
+                last_message TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                UNIQUE (contact_id, position),
+                UNIQUE (contact_id, url_key),
+                UNIQUE (contact_id, name)
+            );
+            CREATE INDEX contact_webhooks_by_status ON contact_webhooks(account_id, status);
+            CREATE TABLE webhook_sends (
+                url_key BYTEA NOT NULL,
+                sent_at BIGINT NOT NULL
+            );
+            CREATE INDEX webhook_sends_by_key ON webhook_sends(url_key, sent_at);
+            CREATE INDEX webhook_sends_by_time ON webhook_sends(sent_at);
+            """
+        ),
     ]
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an

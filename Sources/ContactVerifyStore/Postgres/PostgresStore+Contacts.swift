@@ -11,12 +11,15 @@ extension PostgresStore {
                 try await connection.run("SELECT pg_advisory_xact_lock(hashtext(\(contact.accountID)))", logger)
                 try await connection.run(
                     .insert(into: "contacts", columns: StoreRows.contactColumns, values: StoreRows.contactValues(contact)), logger)
+                try await Self.saveWebhooks(connection, of: contact, logger)
             }
         }
     }
 
     public func contact(accountID: String, id: String) async throws -> Contact? {
-        try await rows("SELECT * FROM contacts WHERE account_id = \(accountID) AND id = \(id)").first.map(StoreRows.contact)
+        guard let contact = try await rows("SELECT * FROM contacts WHERE account_id = \(accountID) AND id = \(id)").first.map(StoreRows.contact)
+        else { return nil }
+        return try await withWebhooks([contact]).first
     }
 
     public func updateContact(
@@ -36,6 +39,10 @@ extension PostgresStore {
                 new.updatedAt = now
                 attempted = new
                 try await Self.saveContact(connection, new, logger)
+                if new.webhooks != old.webhooks {
+                    try await connection.run("DELETE FROM contact_webhooks WHERE contact_id = \(old.id)", logger)
+                    try await Self.saveWebhooks(connection, of: new, logger)
+                }
                 for channel in AddressChannel.allCases where old[channel]?.key != new[channel]?.key {
                     try await Self.cancelOpenVerifications(connection, contactID: old.id, channel: channel, now: now, logger)
                 }
@@ -62,7 +69,10 @@ extension PostgresStore {
         binds.append(accountID)
         binds.append(after)
         binds.append(Int64(limit + 1))
-        if let channel = filter.channel {
+        if filter.webhooks {
+            condition = StoreRows.webhookCondition(statusPlaceholder: filter.status == nil ? nil : "$4")
+            if let status = filter.status { binds.append(status.rawValue) }
+        } else if let channel = filter.channel {
             let prefix = channel == .email ? "email" : "phone"
             if let status = filter.status {
                 condition = " AND \(prefix)_status = $4"
@@ -73,8 +83,10 @@ extension PostgresStore {
         }
         let query = PostgresQuery(
             unsafeSQL: "SELECT * FROM contacts WHERE account_id = $1 AND seq > $2\(condition) ORDER BY seq LIMIT $3", binds: binds)
-        let rows = try await rows(query).map { (position: $0.integer("seq") ?? 0, item: StoreRows.contact($0)) }
-        return StoreCursor.page(rows, limit: limit, StoreCursor.contacts)
+        let rows = try await rows(query)
+        let contacts = try await withWebhooks(rows.map(StoreRows.contact))
+        let positioned = zip(rows, contacts).map { (position: $0.integer("seq") ?? 0, item: $1) }
+        return StoreCursor.page(positioned, limit: limit, StoreCursor.contacts)
     }
 
     public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
@@ -87,10 +99,32 @@ extension PostgresStore {
 
     // MARK: Helpers shared by the writes
 
-    /// Loads a contact and locks it until the transaction ends.
+    /// Loads a contact with its webhooks and locks it until the transaction ends.
     static func lockContact(_ connection: PostgresConnection, accountID: String, id: String, _ logger: Logger) async throws -> Contact? {
-        try await connection.row("SELECT * FROM contacts WHERE account_id = \(accountID) AND id = \(id) FOR UPDATE", logger)
+        guard let contact = try await connection.row("SELECT * FROM contacts WHERE account_id = \(accountID) AND id = \(id) FOR UPDATE", logger)
             .map(StoreRows.contact)
+        else { return nil }
+        let rows = try await connection.rows("SELECT * FROM contact_webhooks WHERE contact_id = \(contact.id) ORDER BY position", logger)
+        return StoreRows.attach(rows.map(StoreRows.webhook), to: [contact]).first
+    }
+
+    /// `contacts` with their webhooks loaded.
+    func withWebhooks(_ contacts: [Contact]) async throws -> [Contact] {
+        guard !contacts.isEmpty else { return contacts }
+        var binds = PostgresBindings()
+        binds.append(contacts.map(\.id))
+        let rows = try await rows(
+            PostgresQuery(unsafeSQL: "SELECT * FROM contact_webhooks WHERE contact_id = ANY($1) ORDER BY contact_id, position", binds: binds))
+        return StoreRows.attach(rows.map(StoreRows.webhook), to: contacts)
+    }
+
+    /// Inserts the contact's webhooks (after its old ones were deleted).
+    static func saveWebhooks(_ connection: PostgresConnection, of contact: Contact, _ logger: Logger) async throws {
+        for (position, webhook) in contact.webhooks.enumerated() {
+            try await connection.run(
+                .insert(into: "contact_webhooks", columns: StoreRows.webhookColumns, values: StoreRows.webhookValues(webhook, of: contact, position: position)),
+                logger)
+        }
     }
 
     /// Writes a contact's mutable columns (its id and account never change).

@@ -189,6 +189,41 @@ enum SQLiteMigrations {
                 CREATE INDEX events_by_account ON events(account_id, seq);
                 """)
         }
+        migrator.registerMigration("v6-contact-webhooks") { db in
+            try db.execute(sql: """
+                CREATE TABLE contact_webhooks (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+                    account_id TEXT NOT NULL,
+                    position INTEGER NOT NULL CHECK (position BETWEEN 0 AND 4),
+                    kind TEXT NOT NULL CHECK (kind IN ('dingtalk', 'lark', 'wecom', 'custom')),
+                    name TEXT NOT NULL,
+                    masked_url TEXT NOT NULL,
+                    url_key BLOB NOT NULL,
+                    sealed_url BLOB NOT NULL,
+                    sealed_secret BLOB,
+                    status TEXT NOT NULL CHECK (status IN ('not_verified', 'pending', 'verified')),
+                    verified_at INTEGER,
+                    tested_at INTEGER,
+                    last_code TEXT,
+                    last_message TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    UNIQUE (contact_id, position),
+                    UNIQUE (contact_id, url_key),
+                    UNIQUE (contact_id, name)
+                ) STRICT;
+                CREATE INDEX contact_webhooks_by_status ON contact_webhooks(account_id, status);
+
+                -- Sends to chatbot robots in the last minute, for their rate limits.
+                CREATE TABLE webhook_sends (
+                    url_key BLOB NOT NULL,
+                    sent_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX webhook_sends_by_key ON webhook_sends(url_key, sent_at);
+                CREATE INDEX webhook_sends_by_time ON webhook_sends(sent_at);
+                """)
+        }
         return migrator
     }
 }

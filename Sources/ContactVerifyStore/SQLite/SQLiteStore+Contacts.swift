@@ -11,6 +11,7 @@ extension SQLiteStore {
                     sql: "INSERT INTO contacts (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
                     arguments: StatementArguments(stored: StoreRows.contactValues(contact)))
             }
+            try Self.saveWebhooks(db, of: contact)
         }
     }
 
@@ -35,6 +36,10 @@ extension SQLiteStore {
                     sql: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
                     arguments: StatementArguments(stored: Array(StoreRows.contactValues(new).dropFirst(2)) + [.text(old.id), .text(old.accountID)]))
             }
+            if new.webhooks != old.webhooks {
+                try db.execute(sql: "DELETE FROM contact_webhooks WHERE contact_id = ?", arguments: [old.id])
+                try Self.saveWebhooks(db, of: new)
+            }
             for channel in AddressChannel.allCases where old[channel]?.key != new[channel]?.key {
                 try Self.cancelOpenVerifications(db, contactID: old.id, channel: channel, now: now)
             }
@@ -57,7 +62,10 @@ extension SQLiteStore {
         let after = try StoreCursor.decode(cursor, StoreCursor.contacts, initial: 0)
         var sql = "SELECT * FROM contacts WHERE account_id = ? AND seq > ?"
         var arguments: StatementArguments = [accountID, after]
-        if let channel = filter.channel {
+        if filter.webhooks {
+            sql += StoreRows.webhookCondition(statusPlaceholder: filter.status == nil ? nil : "?")
+            if let status = filter.status { arguments += [status.rawValue] }
+        } else if let channel = filter.channel {
             let prefix = channel == .email ? "email" : "phone"
             if let status = filter.status {
                 sql += " AND \(prefix)_status = ?"
@@ -71,7 +79,9 @@ extension SQLiteStore {
         let query = sql
         let queryArguments = arguments
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: query, arguments: queryArguments).map { (position: $0["seq"] as Int64, item: StoreRows.contact($0)) }
+            let rows = try Row.fetchAll(db, sql: query, arguments: queryArguments)
+            let contacts = try Self.withWebhooks(db, rows.map(StoreRows.contact))
+            return zip(rows, contacts).map { (position: $0["seq"] as Int64, item: $1) }
         }
         return StoreCursor.page(rows, limit: limit, StoreCursor.contacts)
     }
@@ -88,8 +98,29 @@ extension SQLiteStore {
     // MARK: Helpers shared by the writes
 
     static func fetchContact(_ db: Database, accountID: String, id: String) throws -> Contact? {
-        try Row.fetchOne(db, sql: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+        guard let contact = try Row.fetchOne(db, sql: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
             .map(StoreRows.contact)
+        else { return nil }
+        return try withWebhooks(db, [contact]).first
+    }
+
+    /// `contacts` with their webhooks loaded.
+    static func withWebhooks(_ db: Database, _ contacts: [Contact]) throws -> [Contact] {
+        guard !contacts.isEmpty else { return contacts }
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM contact_webhooks WHERE contact_id IN (\(StoreSQL.placeholders(contacts.count))) ORDER BY contact_id, position",
+            arguments: StatementArguments(contacts.map(\.id)))
+        return StoreRows.attach(rows.map(StoreRows.webhook), to: contacts)
+    }
+
+    /// Inserts the contact's webhooks (after its old ones were deleted).
+    static func saveWebhooks(_ db: Database, of contact: Contact) throws {
+        let columns = StoreRows.webhookColumns
+        for (position, webhook) in contact.webhooks.enumerated() {
+            try db.execute(
+                sql: "INSERT INTO contact_webhooks (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
+                arguments: StatementArguments(stored: StoreRows.webhookValues(webhook, of: contact, position: position)))
+        }
     }
 
     /// Runs `write`; turns a violation of the unique address indexes into `email_taken` /

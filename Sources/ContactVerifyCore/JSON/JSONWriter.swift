@@ -1,9 +1,10 @@
-import ContactVerifyCore
 import Foundation
 
-/// Serializes a ``JSONValue`` as compact RFC 8259 JSON, keeping object key order.
-enum JSONWriter {
-    static func serialize(_ value: JSONValue) -> [UInt8] {
+/// Serializes a ``JSONValue`` as compact RFC 8259 JSON, keeping object key order (`<`, `>`
+/// and `&` are escaped, so the text is safe inside HTML).
+public enum JSONWriter {
+    /// The compact JSON text of `value`.
+    public static func serialize(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         write(value, into: &out)
@@ -55,21 +56,5 @@ enum JSONWriter {
             }
         }
         out.append(UInt8(ascii: "\""))
-    }
-}
-
-extension JSONValue {
-    /// A string, or `null` for `nil`.
-    static func nullable(_ value: String?) -> JSONValue {
-        value.map(JSONValue.string) ?? .null
-    }
-
-    /// An integer number.
-    static func int(_ value: Int) -> JSONValue { .number(String(value)) }
-
-    /// An RFC 3339 UTC timestamp with milliseconds, or `null`.
-    static func date(_ value: Date?) -> JSONValue {
-        guard let value else { return .null }
-        return .string(Timestamp.format(value))
     }
 }
