@@ -48,7 +48,7 @@ struct SharedDatabaseTests {
         _ = try a.command(["accounts", "put", "bulk"] + database)
         let admin = try a.command(["keys", "create", "--admin"] + database)
         // A short outbox lease, so the messages the killed instance had claimed go out soon.
-        let shared = database + ["--secret-key", secret, "--outbox-lease", "5", "--batch-rate", "150"]
+        let shared = database + ["--secret-key", secret, "--outbox-lease", "6", "--batch-rate", "150"]
         try a.start(arguments: shared)
         try b.start(arguments: shared)
 
