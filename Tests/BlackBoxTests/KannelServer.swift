@@ -30,46 +30,16 @@ final class KannelServer: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ports = try FreePort.several(4)
         (adminPort, boxPort, sendsmsPort, smscPort) = (ports[0], ports[1], ports[2], ports[3])
-        // A blank line ends a group in kannel.conf.
-        let configuration = """
-            group = core
-            admin-port = \(adminPort)
-            admin-password = \(Self.adminPassword)
-            status-password = \(Self.adminPassword)
-            admin-allow-ip = 127.0.0.1
-            smsbox-port = \(boxPort)
-            box-allow-ip = 127.0.0.1
-            log-file = "\(directory)/bearerbox.log"
-            log-level = 1
-            store-type = file
-            store-location = "\(directory)/store"
-            dlr-storage = internal
-
-            group = smsc
-            smsc = fake
-            smsc-id = fake
-            host = 127.0.0.1
-            port = \(smscPort)
-            connect-allow-ip = 127.0.0.1
-
-            group = smsbox
-            bearerbox-host = 127.0.0.1
-            sendsms-port = \(sendsmsPort)
-            global-sender = 12345
-            log-file = "\(directory)/smsbox.log"
-            log-level = 1
-
-            group = sendsms-user
-            username = \(Self.username)
-            password = \(Self.password)
-            max-messages = 3
-            concatenation = true
-
-            group = sms-service
-            keyword = default
-            text = "ok"
-
-            """
+        // The configuration scripts/bench uses too, with its placeholders filled in.
+        let template = try String(contentsOfFile: ServiceProcess.packageRoot + "/scripts/servers/kannel.conf.in", encoding: .utf8)
+        let values = [
+            "ADMIN_PORT": String(adminPort), "ADMIN_PASSWORD": Self.adminPassword, "BOX_PORT": String(boxPort),
+            "SENDSMS_PORT": String(sendsmsPort), "SMSC_PORT": String(smscPort), "DIR": directory,
+            "USERNAME": Self.username, "PASSWORD": Self.password,
+        ]
+        let configuration = values.reduce(template) { text, entry in
+            text.replacingOccurrences(of: "@\(entry.key)@", with: entry.value)
+        }
         try configuration.write(toFile: configurationPath, atomically: true, encoding: .utf8)
     }
 

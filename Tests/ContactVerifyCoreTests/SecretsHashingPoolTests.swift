@@ -3,6 +3,10 @@ import Foundation
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @testable import ContactVerifyCore
 
 /// Counts the jobs inside a section at once and remembers the highest count seen.
@@ -172,4 +176,17 @@ struct SecretsHashingPoolTests {
         #expect(HashingPool(maxConcurrent: 3).maxWaiting == 6)
         #expect(HashingPool(maxConcurrent: 3, maxWaiting: 0).maxWaiting == 0)
     }
+
+    #if os(Linux)
+    @Test("workers run at a lower priority than the rest of the process, so event loops go first")
+    func workersYield() async throws {
+        let pool = HashingPool(maxConcurrent: 2)
+        let caller = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        for _ in 0..<4 {
+            let worker = try await pool.run { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+            #expect(worker == max(caller, HashingPool.workerNiceness))
+        }
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == caller, "only the workers changed")
+    }
+    #endif
 }

@@ -54,39 +54,65 @@ public struct BatchService: Sendable {
         return batch
     }
 
+    /// Verifications of one pass that start at once when no argon2 hash is involved (link
+    /// method): enough for the store's group commit to coalesce their writes into a few
+    /// transactions instead of one durable commit per contact.
+    public static let linkStartConcurrency = 64
+
     /// Works on up to `limit` pending items, then completes finished batches. Returns how many
     /// items it worked on. An item whose verification started is marked by the store in the same
-    /// transaction; one that cannot start gets its reason here. Store failures leave the item
-    /// pending for the next pass.
+    /// transaction; one that cannot start gets its reason here. Store failures, and a hashing
+    /// pool too busy to take a code, leave the item pending for the next pass.
+    ///
+    /// Items start concurrently: link items ``linkStartConcurrency`` at a time, code items as
+    /// many at a time as the hashing pool has workers (more would only be refused by it).
     @discardableResult
     public func runOnce(limit: Int) async throws -> Int {
         let pending = try await store.pendingBatchItems(limit: limit)
         var accounts: [String: Account] = [:]
+        var work: [(item: PendingBatchItem, account: Account)] = []
         for item in pending {
-            let batch = item.batch
-            let account: Account
-            if let known = accounts[batch.accountID] {
-                account = known
-            } else if let loaded = try await store.account(id: batch.accountID) {
-                account = loaded
-                accounts[batch.accountID] = loaded
-            } else {
-                continue
+            let accountID = item.batch.accountID
+            if accounts[accountID] == nil, let loaded = try await store.account(id: accountID) {
+                accounts[accountID] = loaded
             }
-            do {
-                _ = try await verifications.start(
-                    in: account, contactID: item.contactID, channel: batch.channel, method: batch.method, locale: nil, batchID: batch.id)
-            } catch let error as ServiceError where error.code == ServiceError.batchItemTaken.code {
-                continue  // another instance started it: its outcome is recorded already
-            } catch let error as ServiceError {
-                let outcome = Self.outcome(of: error)
-                try await store.finishBatchItem(
-                    batchID: batch.id, contactID: item.contactID, outcome: outcome,
-                    errorCode: outcome == .failed ? error.code : nil, errorMessage: outcome == .failed ? error.detail : nil)
-            }
+            if let account = accounts[accountID] { work.append((item, account)) }
         }
+        try await start(work.filter { $0.item.batch.method == .link }, concurrency: Self.linkStartConcurrency)
+        try await start(work.filter { $0.item.batch.method == .code }, concurrency: verifications.hashingConcurrency)
         _ = try await store.completeBatches(now: clock.now())
         return pending.count
+    }
+
+    /// Starts each item's verification, at most `concurrency` at once; throws the first store failure.
+    private func start(_ work: [(item: PendingBatchItem, account: Account)], concurrency: Int) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = work.makeIterator()
+            for _ in 0..<max(1, concurrency) {
+                guard let entry = next.next() else { break }
+                group.addTask { try await start(entry.item, in: entry.account) }
+            }
+            while try await group.next() != nil {
+                if let entry = next.next() {
+                    group.addTask { try await start(entry.item, in: entry.account) }
+                }
+            }
+        }
+    }
+
+    private func start(_ item: PendingBatchItem, in account: Account) async throws {
+        let batch = item.batch
+        do {
+            _ = try await verifications.start(
+                in: account, contactID: item.contactID, channel: batch.channel, method: batch.method, locale: nil, batchID: batch.id)
+        } catch let error as ServiceError where error.code == ServiceError.batchItemTaken.code || error.code == "hashing_busy" {
+            return  // started by another instance (its outcome is recorded), or tried again next pass
+        } catch let error as ServiceError {
+            let outcome = Self.outcome(of: error)
+            try await store.finishBatchItem(
+                batchID: batch.id, contactID: item.contactID, outcome: outcome,
+                errorCode: outcome == .failed ? error.code : nil, errorMessage: outcome == .failed ? error.detail : nil)
+        }
     }
 
     /// The outcome of a contact whose verification could not start.

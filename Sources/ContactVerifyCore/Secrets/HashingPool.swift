@@ -2,6 +2,10 @@ import Dispatch
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why ``HashingPool/run(_:)`` refused a job.
 public enum HashingPoolError: Error, Sendable, Equatable {
     /// `maxConcurrent` jobs are running and `maxWaiting` more are queued; the job was not accepted
@@ -65,6 +69,7 @@ public final class HashingPool: Sendable {
                 // Named from inside: swift-corelibs-foundation drops a name set before `start()`,
                 // and the thread would keep the creating thread's name (a Dispatch worker's).
                 Thread.current.name = name
+                Self.yieldToEventLoops()
                 core.work()
             }
             thread.start()
@@ -73,6 +78,20 @@ public final class HashingPool: Sendable {
 
     deinit {
         core.stop(workers: maxConcurrent)
+    }
+
+    /// The niceness of the workers (Linux: 0 is the default, 19 the lowest priority).
+    public static let workerNiceness: Int32 = 10
+
+    /// Lowers the calling worker thread's priority to ``workerNiceness``: the pool keeps every
+    /// core busy under load, and at equal priority the event loops would wait for the
+    /// scheduler behind argon2 jobs, so that even `/healthz` took tens of milliseconds (P5 in
+    /// docs/performance.md). Hashes still get every cycle nothing else wants. On Linux a
+    /// thread's niceness is its own: `setpriority(PRIO_PROCESS, 0, …)` changes only the caller.
+    private static func yieldToEventLoops() {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, workerNiceness)
+        #endif
     }
 
     /// Runs `work` on one of the pool's threads and returns its result.

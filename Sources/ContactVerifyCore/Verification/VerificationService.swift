@@ -45,6 +45,9 @@ public struct VerificationService: Sendable {
         Counter(label: "verifications_total", dimensions: [("event", event)], factory: metrics).increment()
     }
 
+    /// How many argon2 jobs run at once (the hashing pool's workers).
+    public var hashingConcurrency: Int { pool.maxConcurrent }
+
     /// Argon2 jobs running and waiting now, for the hashing-queue gauges.
     public var hashingLoad: (running: Int, waiting: Int) { (pool.running, pool.waiting) }
 
