@@ -250,12 +250,14 @@ class Service:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         store = ["--data-dir", str(self.data)] + (["--database-url", database_url] if database_url else [])
+        # On PostgreSQL `serve` wants the server secret named explicitly (instances share it).
+        secret = ["--secret-key-file", str(self.data / "secret.key")] if database_url else []
         self.key = subprocess.run([bench.binary, "keys", "create", "--admin"] + store, check=True,
                                   capture_output=True, text=True).stdout.strip()
         self.process = bench.processes.start(name, [
             bench.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--public-url", self.base,
             "--resources-dir", str(ROOT), "--hashing-concurrency", str(bench.cores), "--batch-rate", "100000",
-            "--log-level", "warning"] + store + list(arguments))
+            "--log-level", "warning"] + store + secret + list(arguments))
         wait_until(self.ready, f"{name} to answer /readyz")
         self.next_index = 0
 
