@@ -31,12 +31,7 @@ extension PostgresStore {
                 guard let old = try await Self.lockContact(connection, accountID: accountID, id: id, logger) else {
                     throw ServiceError.notFound("contact")
                 }
-                var new = old
-                try change(&new)
-                new.id = old.id
-                new.accountID = old.accountID
-                new.createdAt = old.createdAt
-                new.updatedAt = now
+                let new = try old.changed(at: now, by: change)
                 attempted = new
                 try await Self.saveContact(connection, new, logger)
                 if new.webhooks != old.webhooks {

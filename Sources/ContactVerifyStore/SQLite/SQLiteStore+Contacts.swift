@@ -24,12 +24,7 @@ extension SQLiteStore {
     ) async throws -> Contact {
         try await writer.write { db in
             guard let old = try Self.fetchContact(db, accountID: accountID, id: id) else { throw ServiceError.notFound("contact") }
-            var new = old
-            try change(&new)
-            new.id = old.id
-            new.accountID = old.accountID
-            new.createdAt = old.createdAt
-            new.updatedAt = now
+            let new = try old.changed(at: now, by: change)
             try Self.mapConflicts(db, new) {
                 let assignments = StoreRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
                 try db.execute(
