@@ -26,9 +26,6 @@ public enum VerificationStatus: String, Sendable, Codable, CaseIterable {
     case maxAttemptsReached = "max_attempts_reached"
     /// The message could not be delivered (permanent failure).
     case failed
-
-    /// Ended without approval: nothing can change it any more.
-    public var endedUnapproved: Bool { self != .pending && self != .approved }
 }
 
 /// One attempt to prove one address. The secret itself is never stored: `nonce` lets the

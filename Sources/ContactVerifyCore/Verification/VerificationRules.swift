@@ -198,6 +198,17 @@ public enum VerificationRules {
 
     // MARK: Links
 
+    /// Whether a link can no longer confirm anything, whatever the contact: its verification
+    /// ended without approval, or it ran out (``confirmLink(_:contact:now:)`` answers both
+    /// `.invalid`). Decidable from the verification alone, without a write.
+    public static func linkIsSpent(_ verification: Verification, now: Date) -> Bool {
+        switch verification.status {
+        case .pending: now >= verification.expiresAt
+        case .approved: false
+        case .expired, .canceled, .maxAttemptsReached, .failed: true
+        }
+    }
+
     /// Applies one link confirmation (the token already matched this verification).
     public static func confirmLink(_ verification: inout Verification, contact: inout Contact?, now: Date) -> LinkOutcome {
         let channel = verification.channel.addressChannel

@@ -201,7 +201,7 @@ public struct VerificationService: Sendable {
         // write transaction (no commit, no fsync): an expired or superseded token then costs
         // what an unknown one costs, and a caller cannot tell them apart by time. The expiry
         // sweep records the expiry. (`confirmLink` below decides the same, under the lock.)
-        if verification.status.endedUnapproved || (verification.status == .pending && now >= verification.expiresAt) {
+        if VerificationRules.linkIsSpent(verification, now: now) {
             return (.invalid, verification)
         }
         let outcome = try await store.updateVerification(id: verification.id, now: now) { v, contact in
