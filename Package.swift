@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "ContactVerifyAPITests",
             dependencies: [
-                "ContactVerifyAPI", "ContactVerifyCore", "ContactVerifyDelivery", "ContactVerifyStore",
+                "ContactVerifyAPI", "ContactVerifyCore", "ContactVerifyDelivery", "ContactVerifyStore", "TestServers",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: testSwiftSettings

@@ -35,7 +35,7 @@ struct KannelEndToEndTests {
         let service = ServiceProcess()
         _ = try service.command(["accounts", "put", "acme", "--default-region", "CN"])
         let admin = try service.command(["keys", "create", "--admin"])
-        let port = try FreePort.several(1)[0]
+        let port = try FreePort.one()
         try service.start(port: port, arguments: [
             "--public-url", "http://127.0.0.1:\(port)", "--sms-provider", "kannel", "--sms-url", kannel.sendsmsURL,
             "--sms-username", KannelServer.username, "--sms-password", KannelServer.password, "--sms-from", "12345",

@@ -1,5 +1,6 @@
 import ContactVerifyCore
 import Foundation
+import TestServers
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -69,7 +70,7 @@ struct EventsTests {
 
     @Test("the event worker delivers to the callback: 2xx delivered, 503 retried later, 400 failed")
     func delivery() async throws {
-        let port = try LoopbackPort.free()
+        let port = try FreePort.one()
         let echo = try ServerProcess(
             ServerProcess.python, [TestApp.packageRoot + "/scripts/servers/http_echo.py", String(port)],
             log: FileManager.default.temporaryDirectory.appendingPathComponent("cv-echo-\(UUID().uuidString).log").path)

@@ -2,6 +2,7 @@ import ContactVerifyAPI
 import ContactVerifyCore
 import ContactVerifyDelivery
 import Foundation
+import TestServers
 import Testing
 
 /// Email verifications end to end through the API, the outbox worker, the libcurl SMTP
@@ -203,7 +204,7 @@ struct SMTPDeliveryTests {
     func connectFailureAndReceipt() async throws {
         let server = try await AiosmtpdServer.start()
         defer { server.remove() }
-        let closed = try LoopbackPort.free()
+        let closed = try FreePort.one()
         let refused = try SMTPTransport(SMTPConfiguration.parse(url: "smtp://127.0.0.1:\(closed)", tls: "none", from: Self.from))
         let message = Array("Subject: test\r\n\r\nhello\r\n".utf8)
         do {

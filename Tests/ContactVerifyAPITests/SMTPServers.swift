@@ -1,4 +1,5 @@
 import Foundation
+import TestServers
 import Testing
 
 // Real SMTP servers for the SMTP transport's tests (docs: real-servers.md, "SMTP"): Postfix's
@@ -27,7 +28,7 @@ final class SMTPSink: @unchecked Sendable {
             atPath: directory + "/mail", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
         // Root must switch users (smtp-sink refuses to run as root); that user writes the dumps.
         let user = geteuid() == 0 ? ["-u", "nobody"] : []
-        let port = try port ?? LoopbackPort.free()
+        let port = try port ?? FreePort.one()
         let arguments = user + ["-a", "-c"] + flags + ["-d", directory + "/mail/%Y%m%d%H%M%S.", "127.0.0.1:\(port)", "128"]
         let process = try ServerProcess(executable, arguments, log: directory + "/sink.log")
         let sink = SMTPSink(port: port, directory: directory, process: process)
@@ -88,7 +89,7 @@ final class AiosmtpdServer: @unchecked Sendable {
                 "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                 "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
             ], log: directory + "/openssl.log")
-        let ports = try LoopbackPort.free(count: 3)
+        let ports = try FreePort.several(3)
         let script = TestApp.packageRoot + "/scripts/servers/aiosmtpd_server.py"
         let process = try ServerProcess(
             ServerProcess.python,
@@ -213,7 +214,7 @@ final class ServerProcess: @unchecked Sendable {
     func waitUntilAccepting(port: Int, seconds: Double = 15) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
-            if LoopbackPort.accepts(port) { return }
+            if FreePort.accepts(port) { return }
             guard process.isRunning else {
                 throw ServerStartError("\(name) exited: " + ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""))
             }
@@ -246,52 +247,5 @@ enum TemporaryFolder {
         // Reachable by the `nobody` user smtp-sink switches to.
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         return path
-    }
-}
-
-/// Loopback TCP ports.
-enum LoopbackPort {
-    /// A port the kernel just handed out, on which nothing accepts connections.
-    static func free() throws -> Int { try free(count: 1)[0] }
-
-    /// `count` distinct such ports.
-    static func free(count: Int) throws -> [Int] {
-        var sockets: [Int32] = []
-        defer { sockets.forEach { close($0) } }
-        var ports: [Int] = []
-        while ports.count < count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw ServerStartError("socket() failed") }
-            sockets.append(fd)
-            var address = loopback(port: 0)
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            guard bound else { throw ServerStartError("no free loopback port") }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            // smtp-sink binds with SO_REUSEPORT: make sure no other server listens there.
-            if !accepts(port) { ports.append(port) }
-        }
-        return ports
-    }
-
-    /// Whether something accepts TCP connections on the loopback `port`.
-    static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
     }
 }

@@ -1,5 +1,6 @@
 import ContactVerifyCore
 import Foundation
+import TestServers
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -13,7 +14,7 @@ struct ChatbotStub {
     var base: String { "http://127.0.0.1:\(port)" }
 
     static func start() async throws -> ChatbotStub {
-        let port = try LoopbackPort.free()
+        let port = try FreePort.one()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cv-chatbot-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let process = try ServerProcess(

@@ -10,7 +10,7 @@ public enum PostgresServer {
         let directory = "/tmp/cv-pg-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
         let output = try run(
             root.appendingPathComponent("scripts/servers/postgres_cluster").path,
-            [directory, "\(try FreePort.several(1)[0])", "\(ProcessInfo.processInfo.processIdentifier)"])
+            [directory, "\(try FreePort.one())", "\(ProcessInfo.processInfo.processIdentifier)"])
         guard let url = output.split(separator: "\n").last.map(String.init), url.hasPrefix("postgres://") else {
             throw TestServerError("postgres_cluster printed no URL: \(output)")
         }
