@@ -34,6 +34,8 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts" / "servers"))
+from free_port import free_port  # noqa: E402
 LUA_DIR = ROOT / "bench" / "wrk"
 
 # Sizes: (quick, full).
@@ -66,12 +68,6 @@ class BenchError(Exception):
 
 
 # MARK: - Processes and ports
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def accepts(port):
