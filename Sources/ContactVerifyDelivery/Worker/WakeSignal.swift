@@ -27,7 +27,11 @@ final class WakeSignal: Sendable {
     func wait(timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                // Only a timeout that ran out wakes the waiter. Once a signal has woken it, this
+                // task is cancelled; signalling then would leave `pending` set, so the next wait
+                // would return at once and cancel its own timer the same way: the worker would
+                // spin through passes for ever after its first signal.
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
                 self.signal()
             }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
