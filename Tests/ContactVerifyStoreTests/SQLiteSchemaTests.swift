@@ -11,7 +11,7 @@ import Testing
 struct SQLiteSchemaTests {
     /// Every migration ever shipped, in the order it must run. Append new ones; never edit,
     /// rename or reorder these.
-    static let shippedMigrations = ["v1-accounts-keys-contacts", "v2-verifications-outbox", "v3-idempotency-keys", "v4-batches", "v5-events", "v6-contact-webhooks"]
+    static let shippedMigrations = ["v1-accounts-keys-contacts", "v2-verifications-outbox", "v3-idempotency-keys", "v4-batches", "v5-events", "v6-contact-webhooks", "v7-sms-day-counts"]
 
     // MARK: Durability
 
@@ -107,6 +107,41 @@ struct SQLiteSchemaTests {
             try SQLiteStore.migrate(path: database.path)
             let third = try database.open()
             #expect(try await third.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA schema_version") } == before.schemaVersion)
+        }
+    }
+
+    @Test("v7 counts each account's SMS per UTC day from send_log, so the daily limit carries over the upgrade")
+    func smsDayCountsBackfill() async throws {
+        try await TemporaryDatabase.with { database in
+            let day: Int64 = 20_400 * 86_400_000
+            do {
+                let queue = try DatabaseQueue(path: database.path)
+                try SQLiteMigrations.migrator.migrate(queue, upTo: "v6-contact-webhooks")
+                try await queue.write { db in
+                    for id in ["acme", "globex"] {
+                        try db.execute(
+                            sql: "INSERT INTO accounts (id, display_name, locale, daily_sms_limit, created_at, updated_at) VALUES (?, ?, 'en', 5, 0, 0)",
+                            arguments: [id, id])
+                    }
+                    let sends: [(String, String, Int64)] = [
+                        ("acme", "sms", day), ("acme", "sms", day + 86_399_999), ("acme", "email", day + 5),
+                        ("acme", "sms", day - 1), ("globex", "sms", day + 7), ("deleted", "sms", day),
+                    ]
+                    for (account, channel, at) in sends {
+                        try db.execute(
+                            sql: "INSERT INTO send_log (account_id, channel, address_key, sent_at) VALUES (?, ?, 'k', ?)",
+                            arguments: [account, channel, at])
+                    }
+                }
+            }
+            let store = try database.open()
+            let counts = try await store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT account_id, day, count FROM sms_day_counts ORDER BY account_id, day")
+                    .map { "\($0["account_id"] as String) \($0["day"] as Int64) \($0["count"] as Int)" }
+            }
+            // Email is not counted; the millisecond before midnight belongs to the day before;
+            // send_log rows of a deleted account are left out.
+            #expect(counts == ["acme \(day - 86_400_000) 1", "acme \(day) 2", "globex \(day) 1"])
         }
     }
 

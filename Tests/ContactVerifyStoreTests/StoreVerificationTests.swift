@@ -115,6 +115,35 @@ struct StoreVerificationTests {
         }
     }
 
+    @Test("the daily SMS count starts again at UTC midnight, and emails do not count", arguments: StoreKind.allCases)
+    func dailySMSLimitDay(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            var account = Fixture.account("acme")
+            account.dailySmsLimit = 2
+            let contacts = try await h.seed(account, contacts: 4)
+            let limited = account
+            /// Starts an SMS (or an email) link; nil when it was accepted, else the error code.
+            func start(_ contact: Contact, _ channel: VerificationChannel = .sms) async -> String? {
+                do {
+                    _ = try await h.service.start(in: limited, contactID: contact.id, channel: channel, method: .link, locale: nil)
+                    return nil
+                } catch { return (error as? ServiceError)?.code ?? "\(error)" }
+            }
+            #expect(await start(contacts[0], .email) == nil)
+            #expect(await start(contacts[1], .email) == nil)
+            #expect(await start(contacts[0]) == nil)
+            #expect(await start(contacts[1]) == nil)
+            #expect(await start(contacts[2]) == "daily_sms_limit_reached")
+            // The next UTC day: the limit's worth again, and not one more.
+            let now = h.clock.now().timeIntervalSince1970
+            h.clock.advance(by: (now / 86_400).rounded(.down) * 86_400 + 86_400 - now)
+            #expect(await start(contacts[2]) == nil)
+            #expect(await start(contacts[3]) == nil)
+            #expect(await start(contacts[0]) == "daily_sms_limit_reached")
+        }
+    }
+
     @Test("the resend cooldown holds under 10 concurrent resends: one message, nine refusals", arguments: StoreKind.allCases)
     func resendCooldown(kind: StoreKind) async throws {
         try await kind.with { store in

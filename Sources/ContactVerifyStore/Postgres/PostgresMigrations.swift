@@ -221,6 +221,22 @@ enum PostgresMigrations {
             CREATE INDEX webhook_sends_by_time ON webhook_sends(sent_at);
             """
         ),
+        (
+            // See the SQLite migration of the same name: the day's SMS count as one row.
+            "v7-sms-day-counts",
+            """
+            CREATE TABLE sms_day_counts (
+                account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                day BIGINT NOT NULL,
+                count BIGINT NOT NULL,
+                PRIMARY KEY (account_id, day)
+            );
+            INSERT INTO sms_day_counts (account_id, day, count)
+                SELECT account_id, (sent_at / 86400000) * 86400000, COUNT(*) FROM send_log
+                WHERE channel = 'sms' AND account_id IN (SELECT id FROM accounts) GROUP BY 1, 2;
+            DROP INDEX send_log_by_account
+            """
+        ),
     ]
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an

@@ -33,7 +33,7 @@ extension PostgresStore: VerificationStore {
             var smsToday = 0
             if channel == .sms {
                 smsToday = try await connection.row(
-                    "SELECT COUNT(*) AS n FROM send_log WHERE account_id = \(accountID) AND channel = 'sms' AND sent_at >= \(StoreSQL.startOfDay(now))",
+                    "SELECT count AS n FROM sms_day_counts WHERE account_id = \(accountID) AND day = \(StoreSQL.startOfDay(now))",
                     logger)?.int("n") ?? 0
             }
             let write = try decide(&contact, open, SendCounters(addressSendsLast24h: addressSends, accountSMSToday: smsToday))
@@ -64,6 +64,13 @@ extension PostgresStore: VerificationStore {
                 INSERT INTO send_log (account_id, channel, address_key, sent_at)
                 VALUES (\(accountID), \(channel.rawValue), \(v.addressKey), \(now.millisecondsSince1970))
                 """, logger)
+            if channel == .sms {
+                try await connection.run(
+                    """
+                    INSERT INTO sms_day_counts (account_id, day, count) VALUES (\(accountID), \(StoreSQL.startOfDay(now)), 1)
+                    ON CONFLICT (account_id, day) DO UPDATE SET count = sms_day_counts.count + 1
+                    """, logger)
+            }
             try await Self.saveContact(connection, contact, logger)
             return write
         }

@@ -224,6 +224,22 @@ enum SQLiteMigrations {
                 CREATE INDEX webhook_sends_by_time ON webhook_sends(sent_at);
                 """)
         }
+        migrator.registerMigration("v7-sms-day-counts") { db in
+            // The daily SMS limit read one row instead of counting the day's send_log rows
+            // inside every start (O(n) per start, O(n²) per batch). Days are UTC midnights in ms.
+            try db.execute(sql: """
+                CREATE TABLE sms_day_counts (
+                    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+                    day INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (account_id, day)
+                ) STRICT, WITHOUT ROWID;
+                INSERT INTO sms_day_counts (account_id, day, count)
+                    SELECT account_id, (sent_at / 86400000) * 86400000, COUNT(*) FROM send_log
+                    WHERE channel = 'sms' AND account_id IN (SELECT id FROM accounts) GROUP BY 1, 2;
+                DROP INDEX send_log_by_account;
+                """)
+        }
         return migrator
     }
 }

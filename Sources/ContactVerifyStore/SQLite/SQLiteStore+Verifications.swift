@@ -24,8 +24,7 @@ extension SQLiteStore: VerificationStore {
                     arguments: [accountID, channel.rawValue, addressKey, dayAgo]) ?? 0,
                 accountSMSToday: channel == .sms
                     ? try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM send_log WHERE account_id = ? AND channel = 'sms' AND sent_at >= ?",
-                        arguments: [accountID, midnight]) ?? 0
+                        db, sql: "SELECT count FROM sms_day_counts WHERE account_id = ? AND day = ?", arguments: [accountID, midnight]) ?? 0
                     : 0)
             let write = try decide(&contact, open, counters)
             let v = write.verification
@@ -45,6 +44,14 @@ extension SQLiteStore: VerificationStore {
             try db.execute(
                 sql: "INSERT INTO send_log (account_id, channel, address_key, sent_at) VALUES (?, ?, ?, ?)",
                 arguments: [accountID, channel.rawValue, v.addressKey, now.millisecondsSince1970])
+            if channel == .sms {
+                try db.execute(
+                    sql: """
+                        INSERT INTO sms_day_counts (account_id, day, count) VALUES (?, ?, 1)
+                        ON CONFLICT (account_id, day) DO UPDATE SET count = count + 1
+                        """,
+                    arguments: [accountID, midnight])
+            }
             try Self.saveContact(db, contact)
             if let batchID = write.batchID {
                 try db.execute(
