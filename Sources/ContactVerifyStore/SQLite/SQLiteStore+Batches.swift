@@ -6,7 +6,7 @@ extension SQLiteStore: BatchStore {
     public func createBatch(_ batch: Batch, contactIDs: [String]) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO batches (id, account_id, channel, method, status, total, created_at)
                     VALUES (?, ?, ?, ?, 'running', ?, ?)
                     """,
@@ -21,7 +21,7 @@ extension SQLiteStore: BatchStore {
 
     public func batch(accountID: String, id: String) async throws -> Batch? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM batches WHERE account_id = ? AND id = ?", arguments: [accountID, id]).map(StoreRows.batch)
+            try Row.fetchOne(db, cached: "SELECT * FROM batches WHERE account_id = ? AND id = ?", arguments: [accountID, id]).map(StoreRows.batch)
         }
     }
 
@@ -32,7 +32,7 @@ extension SQLiteStore: BatchStore {
     static func batchCounts(_ db: Database, batchID: String) throws -> BatchCounts {
         let rows = try Row.fetchAll(
             db,
-            sql: """
+            cached: """
                 SELECT \(StoreSQL.batchOutcome) AS outcome, COUNT(*) AS n
                 FROM batch_items i LEFT JOIN verifications v ON v.id = i.verification_id
                 WHERE i.batch_id = ? GROUP BY 1
@@ -46,7 +46,7 @@ extension SQLiteStore: BatchStore {
         let rows = try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT i.position, i.contact_id, i.verification_id, i.error_code, i.error_message, \(StoreSQL.batchOutcome) AS outcome
                     FROM batch_items i LEFT JOIN verifications v ON v.id = i.verification_id
                     WHERE i.batch_id = ? AND i.position > ? ORDER BY i.position LIMIT ?
@@ -61,7 +61,7 @@ extension SQLiteStore: BatchStore {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT b.*, i.contact_id AS item_contact_id
                     FROM batches b JOIN batch_items i ON i.batch_id = b.id AND i.status = 'pending'
                     WHERE b.status = 'running'
@@ -75,7 +75,7 @@ extension SQLiteStore: BatchStore {
     public func finishBatchItem(batchID: String, contactID: String, outcome: BatchOutcome, errorCode: String?, errorMessage: String?) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: """
+                cached: """
                     UPDATE batch_items SET status = 'done', outcome = ?, error_code = ?, error_message = ?
                     WHERE batch_id = ? AND contact_id = ? AND status = 'pending'
                     """,
@@ -87,14 +87,14 @@ extension SQLiteStore: BatchStore {
         try await writer.write { db in
             let done = try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT * FROM batches b WHERE b.status = 'running'
                     AND NOT EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = b.id AND i.status = 'pending')
                     """
             ).map(StoreRows.batch)
             for batch in done {
                 try db.execute(
-                    sql: "UPDATE batches SET status = 'completed', completed_at = ? WHERE id = ?",
+                    cached: "UPDATE batches SET status = 'completed', completed_at = ? WHERE id = ?",
                     arguments: [now.millisecondsSince1970, batch.id])
                 try Self.enqueueEvent(
                     db, accountID: batch.accountID, type: "batch.completed", now: now,

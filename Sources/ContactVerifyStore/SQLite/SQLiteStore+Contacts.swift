@@ -8,7 +8,7 @@ extension SQLiteStore {
             try Self.mapConflicts(db, contact) {
                 let columns = StoreRows.contactColumns
                 try db.execute(
-                    sql: "INSERT INTO contacts (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
+                    cached: "INSERT INTO contacts (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
                     arguments: StatementArguments(stored: StoreRows.contactValues(contact)))
             }
             try Self.saveWebhooks(db, of: contact)
@@ -28,11 +28,11 @@ extension SQLiteStore {
             try Self.mapConflicts(db, new) {
                 let assignments = StoreRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
                 try db.execute(
-                    sql: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
+                    cached: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
                     arguments: StatementArguments(stored: Array(StoreRows.contactValues(new).dropFirst(2)) + [.text(old.id), .text(old.accountID)]))
             }
             if new.webhooks != old.webhooks {
-                try db.execute(sql: "DELETE FROM contact_webhooks WHERE contact_id = ?", arguments: [old.id])
+                try db.execute(cached: "DELETE FROM contact_webhooks WHERE contact_id = ?", arguments: [old.id])
                 try Self.saveWebhooks(db, of: new)
             }
             for channel in AddressChannel.allCases where old[channel]?.key != new[channel]?.key {
@@ -44,7 +44,7 @@ extension SQLiteStore {
 
     public func deleteContact(accountID: String, id: String, now: Date) async throws -> Bool {
         try await writer.write { db in
-            try db.execute(sql: "DELETE FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+            try db.execute(cached: "DELETE FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
             guard db.changesCount > 0 else { return false }
             for channel in AddressChannel.allCases {
                 try Self.cancelOpenVerifications(db, contactID: id, channel: channel, now: now)
@@ -74,7 +74,7 @@ extension SQLiteStore {
         let query = sql
         let queryArguments = arguments
         let rows = try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: query, arguments: queryArguments)
+            let rows = try Row.fetchAll(db, cached: query, arguments: queryArguments)
             let contacts = try Self.withWebhooks(db, rows.map(StoreRows.contact))
             return zip(rows, contacts).map { (position: $0["seq"] as Int64, item: $1) }
         }
@@ -84,7 +84,7 @@ extension SQLiteStore {
     public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM contacts WHERE account_id = ? AND \(channel == .email ? "email_key" : "phone") = ?",
+                db, cached: "SELECT * FROM contacts WHERE account_id = ? AND \(channel == .email ? "email_key" : "phone") = ?",
                 arguments: [accountID, key]
             ).map(StoreRows.contact)
         }
@@ -93,7 +93,7 @@ extension SQLiteStore {
     // MARK: Helpers shared by the writes
 
     static func fetchContact(_ db: Database, accountID: String, id: String) throws -> Contact? {
-        guard let contact = try Row.fetchOne(db, sql: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+        guard let contact = try Row.fetchOne(db, cached: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
             .map(StoreRows.contact)
         else { return nil }
         return try withWebhooks(db, [contact]).first
@@ -102,6 +102,7 @@ extension SQLiteStore {
     /// `contacts` with their webhooks loaded.
     static func withWebhooks(_ db: Database, _ contacts: [Contact]) throws -> [Contact] {
         guard !contacts.isEmpty else { return contacts }
+        // Not cached: the text varies with the page size.
         let rows = try Row.fetchAll(
             db, sql: "SELECT * FROM contact_webhooks WHERE contact_id IN (\(StoreSQL.placeholders(contacts.count))) ORDER BY contact_id, position",
             arguments: StatementArguments(contacts.map(\.id)))
@@ -113,7 +114,7 @@ extension SQLiteStore {
         let columns = StoreRows.webhookColumns
         for (position, webhook) in contact.webhooks.enumerated() {
             try db.execute(
-                sql: "INSERT INTO contact_webhooks (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
+                cached: "INSERT INTO contact_webhooks (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
                 arguments: StatementArguments(stored: StoreRows.webhookValues(webhook, of: contact, position: position)))
         }
     }
@@ -128,7 +129,7 @@ extension SQLiteStore {
                 guard let key = contact[channel]?.key else { continue }
                 let column = channel == .email ? "email_key" : "phone"
                 if let holder = try String.fetchOne(
-                    db, sql: "SELECT id FROM contacts WHERE account_id = ? AND \(column) = ? AND id <> ?",
+                    db, cached: "SELECT id FROM contacts WHERE account_id = ? AND \(column) = ? AND id <> ?",
                     arguments: [contact.accountID, key, contact.id])
                 {
                     throw ServiceError.addressTaken(channel, holder: holder)
@@ -143,14 +144,14 @@ extension SQLiteStore {
         let verificationChannel = channel == .email ? VerificationChannel.email : .sms
         let ms = now.millisecondsSince1970
         try db.execute(
-            sql: """
+            cached: """
                 UPDATE messages SET status = 'canceled', updated_at = ?
                 WHERE status = 'queued' AND verification_id IN
                     (SELECT id FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending')
                 """,
             arguments: [ms, contactID, verificationChannel.rawValue])
         try db.execute(
-            sql: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
+            cached: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
             arguments: [contactID, verificationChannel.rawValue])
     }
 }

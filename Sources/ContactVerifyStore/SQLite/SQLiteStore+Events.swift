@@ -7,7 +7,7 @@ extension SQLiteStore: EventStore {
         try await writer.write { db in
             let rows = try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT e.*, a.callback_url AS callback_url, a.callback_secret AS callback_secret
                     FROM events e JOIN accounts a ON a.id = e.account_id
                     WHERE e.status IN ('queued', 'sending') AND e.next_attempt_at <= ?
@@ -18,11 +18,11 @@ extension SQLiteStore: EventStore {
             for row in rows {
                 let event = StoreRows.event(row)
                 try db.execute(
-                    sql: "UPDATE events SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                    cached: "UPDATE events SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?",
                     arguments: [leaseUntil.millisecondsSince1970, now.millisecondsSince1970, event.id])
                 guard let url: String = row["callback_url"] else {
                     try db.execute(
-                        sql: "UPDATE events SET status = 'failed', last_error = 'no callback URL' WHERE id = ?", arguments: [event.id])
+                        cached: "UPDATE events SET status = 'failed', last_error = 'no callback URL' WHERE id = ?", arguments: [event.id])
                     continue
                 }
                 var sent = event
@@ -36,7 +36,7 @@ extension SQLiteStore: EventStore {
     public func recordEventAttempt(id: String, status: Event.Status, nextAttemptAt: Date, lastError: String?, now: Date) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE events SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                cached: "UPDATE events SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
                 arguments: [status.rawValue, nextAttemptAt.millisecondsSince1970, lastError, now.millisecondsSince1970, id])
         }
     }
@@ -44,7 +44,7 @@ extension SQLiteStore: EventStore {
     public func events(accountID: String, limit: Int) async throws -> [Event] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM events WHERE account_id = ? ORDER BY seq DESC LIMIT ?", arguments: [accountID, limit]
+                db, cached: "SELECT * FROM events WHERE account_id = ? ORDER BY seq DESC LIMIT ?", arguments: [accountID, limit]
             ).map(StoreRows.event)
         }
     }
@@ -52,10 +52,10 @@ extension SQLiteStore: EventStore {
     /// Queues an event for the account's callback, if it has one (in the caller's transaction).
     /// See ``StoreEvents``.
     static func enqueueEvent(_ db: Database, accountID: String, type: String, now: Date, data: [String: Any]) throws {
-        guard try String.fetchOne(db, sql: "SELECT callback_url FROM accounts WHERE id = ?", arguments: [accountID]) != nil else { return }
+        guard try String.fetchOne(db, cached: "SELECT callback_url FROM accounts WHERE id = ?", arguments: [accountID]) != nil else { return }
         let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
                 """,

@@ -9,7 +9,7 @@ extension SQLiteStore: IdempotencyStore {
         try await writer.write { db in
             let ms = now.millisecondsSince1970
             if let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM idempotency_keys WHERE account_id = ? AND key = ?", arguments: [accountID, key])
+                db, cached: "SELECT * FROM idempotency_keys WHERE account_id = ? AND key = ?", arguments: [accountID, key])
             {
                 let createdAt: Int64 = row["created_at"]
                 let status: Int? = row["status"]
@@ -20,10 +20,10 @@ extension SQLiteStore: IdempotencyStore {
                     guard let status else { return .inFlight }
                     return .replay(status: status, body: Array(row["body"] as Data? ?? Data()))
                 }
-                try db.execute(sql: "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", arguments: [accountID, key])
+                try db.execute(cached: "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", arguments: [accountID, key])
             }
             try db.execute(
-                sql: "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)",
+                cached: "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [accountID, key, Data(fingerprint), ms])
             return .proceed
         }
@@ -32,7 +32,7 @@ extension SQLiteStore: IdempotencyStore {
     public func completeIdempotencyKey(accountID: String, key: String, status: Int, body: [UInt8], now: Date) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "UPDATE idempotency_keys SET status = ?, body = ?, completed_at = ? WHERE account_id = ? AND key = ?",
+                cached: "UPDATE idempotency_keys SET status = ?, body = ?, completed_at = ? WHERE account_id = ? AND key = ?",
                 arguments: [status, Data(body), now.millisecondsSince1970, accountID, key])
         }
     }
@@ -40,12 +40,12 @@ extension SQLiteStore: IdempotencyStore {
     public func releaseIdempotencyKey(accountID: String, key: String) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status IS NULL", arguments: [accountID, key])
+                cached: "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status IS NULL", arguments: [accountID, key])
         }
     }
 
     /// Drops records past their retention (called from the worker's expiry pass).
     static func purgeIdempotencyKeys(_ db: Database, olderThan cutoff: Date) throws {
-        try db.execute(sql: "DELETE FROM idempotency_keys WHERE created_at <= ?", arguments: [cutoff.millisecondsSince1970])
+        try db.execute(cached: "DELETE FROM idempotency_keys WHERE created_at <= ?", arguments: [cutoff.millisecondsSince1970])
     }
 }

@@ -12,7 +12,7 @@ extension SQLiteStore: VerificationStore {
                 throw ServiceError.notFound("contact")
             }
             let open = try Row.fetchOne(
-                db, sql: "SELECT * FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending' ORDER BY seq DESC LIMIT 1",
+                db, cached: "SELECT * FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending' ORDER BY seq DESC LIMIT 1",
                 arguments: [contactID, channel.rawValue]
             ).map(StoreRows.verification)
             let addressKey = contact[channel.addressChannel]?.key ?? ""
@@ -20,33 +20,33 @@ extension SQLiteStore: VerificationStore {
             let midnight = StoreSQL.startOfDay(now)
             let counters = SendCounters(
                 addressSendsLast24h: try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM send_log WHERE account_id = ? AND channel = ? AND address_key = ? AND sent_at > ?",
+                    db, cached: "SELECT COUNT(*) FROM send_log WHERE account_id = ? AND channel = ? AND address_key = ? AND sent_at > ?",
                     arguments: [accountID, channel.rawValue, addressKey, dayAgo]) ?? 0,
                 accountSMSToday: channel == .sms
                     ? try Int.fetchOne(
-                        db, sql: "SELECT count FROM sms_day_counts WHERE account_id = ? AND day = ?", arguments: [accountID, midnight]) ?? 0
+                        db, cached: "SELECT count FROM sms_day_counts WHERE account_id = ? AND day = ?", arguments: [accountID, midnight]) ?? 0
                     : 0)
             let write = try decide(&contact, open, counters)
             let v = write.verification
             switch write.kind {
             case .create:
                 try db.execute(
-                    sql: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
+                    cached: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
                     arguments: [contactID, channel.rawValue])
                 let columns = StoreRows.verificationColumns
                 try db.execute(
-                    sql: "INSERT INTO verifications (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
+                    cached: "INSERT INTO verifications (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
                     arguments: StatementArguments(stored: StoreRows.verificationValues(v)))
             case .resend:
                 try Self.saveVerification(db, v, now: now)
             }
             try Self.insertMessage(db, write.message)
             try db.execute(
-                sql: "INSERT INTO send_log (account_id, channel, address_key, sent_at) VALUES (?, ?, ?, ?)",
+                cached: "INSERT INTO send_log (account_id, channel, address_key, sent_at) VALUES (?, ?, ?, ?)",
                 arguments: [accountID, channel.rawValue, v.addressKey, now.millisecondsSince1970])
             if channel == .sms {
                 try db.execute(
-                    sql: """
+                    cached: """
                         INSERT INTO sms_day_counts (account_id, day, count) VALUES (?, ?, 1)
                         ON CONFLICT (account_id, day) DO UPDATE SET count = count + 1
                         """,
@@ -55,7 +55,7 @@ extension SQLiteStore: VerificationStore {
             try Self.saveContact(db, contact)
             if let batchID = write.batchID {
                 try db.execute(
-                    sql: """
+                    cached: """
                         UPDATE batch_items SET status = 'done', outcome = 'queued', verification_id = ?
                         WHERE batch_id = ? AND contact_id = ? AND status = 'pending'
                         """,
@@ -68,14 +68,14 @@ extension SQLiteStore: VerificationStore {
 
     public func verification(accountID: String, id: String) async throws -> Verification? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+            try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE account_id = ? AND id = ?", arguments: [accountID, id])
                 .map(StoreRows.verification)
         }
     }
 
     public func verification(tokenKey: [UInt8]) async throws -> Verification? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)])
+            try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)])
                 .map(StoreRows.verification)
         }
     }
@@ -83,7 +83,7 @@ extension SQLiteStore: VerificationStore {
     public func latestMessage(verificationID: String) async throws -> OutboxMessage? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM messages WHERE verification_id = ? ORDER BY seq DESC LIMIT 1", arguments: [verificationID]
+                db, cached: "SELECT * FROM messages WHERE verification_id = ? ORDER BY seq DESC LIMIT 1", arguments: [verificationID]
             ).map(StoreRows.message)
         }
     }
@@ -92,7 +92,7 @@ extension SQLiteStore: VerificationStore {
         id: String, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
     ) async throws -> R {
         try await writer.write { db in
-            guard var verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
+            guard var verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
                 .map(StoreRows.verification)
             else { throw ServiceError.notFound("verification") }
             var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
@@ -102,7 +102,7 @@ extension SQLiteStore: VerificationStore {
             if let contact, contact != before { try Self.saveContact(db, contact) }
             if verification.status != .pending {
                 try db.execute(
-                    sql: "UPDATE messages SET status = 'canceled', updated_at = ? WHERE verification_id = ? AND status = 'queued'",
+                    cached: "UPDATE messages SET status = 'canceled', updated_at = ? WHERE verification_id = ? AND status = 'queued'",
                     arguments: [now.millisecondsSince1970, verification.id])
             }
             return result
@@ -113,7 +113,7 @@ extension SQLiteStore: VerificationStore {
         try await writer.write { db in
             let ms = now.millisecondsSince1970
             let due = try Row.fetchAll(
-                db, sql: "SELECT * FROM verifications WHERE status = 'pending' AND expires_at <= ?", arguments: [ms]
+                db, cached: "SELECT * FROM verifications WHERE status = 'pending' AND expires_at <= ?", arguments: [ms]
             ).map(StoreRows.verification)
             for var verification in due {
                 var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
@@ -122,7 +122,7 @@ extension SQLiteStore: VerificationStore {
                 if let contact { try Self.saveContact(db, contact) }
             }
             try db.execute(
-                sql: "UPDATE messages SET status = 'expired', updated_at = ? WHERE status IN ('queued', 'sending') AND expires_at <= ?",
+                cached: "UPDATE messages SET status = 'expired', updated_at = ? WHERE status IN ('queued', 'sending') AND expires_at <= ?",
                 arguments: [ms, ms])
             try Self.purgeIdempotencyKeys(db, olderThan: now.addingTimeInterval(-Idempotency.retention))
             return due.count
@@ -134,7 +134,7 @@ extension SQLiteStore: VerificationStore {
             let ms = now.millisecondsSince1970
             let rows = try Row.fetchAll(
                 db,
-                sql: """
+                cached: """
                     SELECT m.*, a.display_name AS account_name, c.name AS contact_name, v.id AS v_id
                     FROM messages m
                     JOIN verifications v ON v.id = m.verification_id
@@ -152,7 +152,7 @@ extension SQLiteStore: VerificationStore {
                 message.nextAttemptAt = leaseUntil
                 message.updatedAt = now
                 try Self.saveMessage(db, message)
-                guard let verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
+                guard let verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
                     .map(StoreRows.verification)
                 else { continue }
                 claimed.append(ClaimedMessage(
@@ -166,8 +166,8 @@ extension SQLiteStore: VerificationStore {
         messageID: String, now: Date, _ change: @escaping @Sendable (inout OutboxMessage, inout Verification, inout Contact?) -> Void
     ) async throws {
         try await writer.write { db in
-            guard var message = try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]).map(StoreRows.message),
-                var verification = try Row.fetchOne(db, sql: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
+            guard var message = try Row.fetchOne(db, cached: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]).map(StoreRows.message),
+                var verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
                     .map(StoreRows.verification)
             else { return }
             var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
@@ -182,26 +182,26 @@ extension SQLiteStore: VerificationStore {
 
     public func nextMessageDue() async throws -> Date? {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM messages WHERE status IN ('queued', 'sending')")
+            try Int64.fetchOne(db, cached: "SELECT MIN(next_attempt_at) FROM messages WHERE status IN ('queued', 'sending')")
                 .map(Date.init(millisecondsSince1970:))
         }
     }
 
     public func outboxDepth() async throws -> Int {
         try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status IN ('queued', 'sending')") ?? 0
+            try Int.fetchOne(db, cached: "SELECT COUNT(*) FROM messages WHERE status IN ('queued', 'sending')") ?? 0
         }
     }
 
     // MARK: Row writers
 
     static func saveVerification(_ db: Database, _ v: Verification, now: Date) throws {
-        let previous = try String.fetchOne(db, sql: "SELECT status FROM verifications WHERE id = ?", arguments: [v.id])
+        let previous = try String.fetchOne(db, cached: "SELECT status FROM verifications WHERE id = ?", arguments: [v.id])
         if previous == VerificationStatus.pending.rawValue, let type = StoreEvents.type(leaving: v.status) {
             try Self.enqueueEvent(db, accountID: v.accountID, type: type, now: now, data: StoreEvents.data(of: v))
         }
         try db.execute(
-            sql: """
+            cached: """
                 UPDATE verifications SET status = ?, attempts = ?, send_count = ?, last_sent_at = ?, approved_at = ?
                 WHERE id = ?
                 """,
@@ -211,13 +211,13 @@ extension SQLiteStore: VerificationStore {
     static func insertMessage(_ db: Database, _ m: OutboxMessage) throws {
         let columns = StoreRows.messageColumns
         try db.execute(
-            sql: "INSERT INTO messages (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
+            cached: "INSERT INTO messages (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
             arguments: StatementArguments(stored: StoreRows.messageValues(m)))
     }
 
     static func saveMessage(_ db: Database, _ m: OutboxMessage) throws {
         try db.execute(
-            sql: """
+            cached: """
                 UPDATE messages SET status = ?, attempts = ?, next_attempt_at = ?, provider_message_id = ?, last_error_code = ?,
                     last_error_message = ?, updated_at = ?
                 WHERE id = ?
@@ -232,7 +232,7 @@ extension SQLiteStore: VerificationStore {
     static func saveContact(_ db: Database, _ contact: Contact) throws {
         let assignments = StoreRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
         try db.execute(
-            sql: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
+            cached: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
             arguments: StatementArguments(stored: Array(StoreRows.contactValues(contact).dropFirst(2)) + [.text(contact.id), .text(contact.accountID)]))
     }
 }

@@ -7,14 +7,14 @@ extension SQLiteStore: WebhookSendStore {
         let nowMS = now.millisecondsSince1970
         let since = nowMS - Int64(window * 1000)
         return try await writer.write { db in
-            try db.execute(sql: "DELETE FROM webhook_sends WHERE sent_at <= ?", arguments: [since])
+            try db.execute(cached: "DELETE FROM webhook_sends WHERE sent_at <= ?", arguments: [since])
             let row = try Row.fetchOne(
-                db, sql: "SELECT COUNT(*) AS sends, MIN(sent_at) AS oldest FROM webhook_sends WHERE url_key = ? AND sent_at > ?",
+                db, cached: "SELECT COUNT(*) AS sends, MIN(sent_at) AS oldest FROM webhook_sends WHERE url_key = ? AND sent_at > ?",
                 arguments: [Data(robotKey), since])
             if let row, (row["sends"] as Int? ?? 0) >= limit, let oldest = row["oldest"] as Int64? {
                 return Date(millisecondsSince1970: oldest + Int64(window * 1000))
             }
-            try db.execute(sql: "INSERT INTO webhook_sends (url_key, sent_at) VALUES (?, ?)", arguments: [Data(robotKey), nowMS])
+            try db.execute(cached: "INSERT INTO webhook_sends (url_key, sent_at) VALUES (?, ?)", arguments: [Data(robotKey), nowMS])
             return nil
         }
     }

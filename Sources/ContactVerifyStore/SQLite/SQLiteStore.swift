@@ -55,13 +55,13 @@ extension SQLiteStore {
     public func putAccount(_ account: Account) async throws -> (account: Account, created: Bool) {
         try await writer.write { db in
             var stored = account
-            let existing = try Row.fetchOne(db, sql: "SELECT created_at FROM accounts WHERE id = ?", arguments: [account.id])
+            let existing = try Row.fetchOne(db, cached: "SELECT created_at FROM accounts WHERE id = ?", arguments: [account.id])
             if let existing {
                 stored.createdAt = Date(millisecondsSince1970: existing["created_at"])
             }
             let columns = StoreRows.accountColumns
             try db.execute(
-                sql: """
+                cached: """
                     INSERT INTO accounts (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))
                     ON CONFLICT(id) DO UPDATE SET \(columns.dropFirst().filter { $0 != "created_at" }.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
                     """,
@@ -72,14 +72,14 @@ extension SQLiteStore {
 
     public func account(id: String) async throws -> Account? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(StoreRows.account)
+            try Row.fetchOne(db, cached: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(StoreRows.account)
         }
     }
 
     public func insertKey(_ key: APIKey) async throws {
         try await writer.write { db in
             try db.execute(
-                sql: "INSERT INTO api_keys (id, account_id, is_admin, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                cached: "INSERT INTO api_keys (id, account_id, is_admin, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [key.id, key.accountID, key.isAdmin, key.name, Data(key.secretHash), key.createdAt.millisecondsSince1970])
         }
     }
@@ -87,7 +87,7 @@ extension SQLiteStore {
     public func activeKey(secretHash: [UInt8]) async throws -> APIKey? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
+                db, cached: "SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
                 arguments: [Data(secretHash)]
             ).map(StoreRows.apiKey)
         }
@@ -97,11 +97,11 @@ extension SQLiteStore {
         try await writer.write { db in
             if let accountID {
                 try db.execute(
-                    sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+                    cached: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
                     arguments: [date.millisecondsSince1970, id, accountID])
             } else {
                 try db.execute(
-                    sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    cached: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                     arguments: [date.millisecondsSince1970, id])
             }
             return db.changesCount > 0
