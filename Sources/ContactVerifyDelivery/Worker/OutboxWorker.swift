@@ -75,11 +75,18 @@ public final class OutboxWorker: Service, Sendable {
     public func notify() { wake.signal() }
 
     /// Runs until graceful shutdown: sends what is due, then sleeps until woken or until the
-    /// next retry is due (at most one second, for leases and expiries).
+    /// next retry is due (at most one second, for leases and expiries). Expiry runs at most
+    /// once a second, not once per claim.
     public func run() async throws {
+        var lastExpiry: ContinuousClock.Instant?
         await wake.repeatUntilShutdown {
             do {
-                while try await runOnce() > 0 {}
+                if lastExpiry.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
+                    _ = try await store.expireDue(now: clock.now())
+                    lastExpiry = .now
+                }
+                try await sendWhileDue()
+                Gauge(label: "outbox_depth", factory: metrics).record(try await store.outboxDepth())
             } catch {
                 logger.error("Outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
@@ -91,6 +98,38 @@ public final class OutboxWorker: Service, Sendable {
             }
             await wake.wait(timeout: timeout)
         }
+    }
+
+    /// Claims and sends until nothing is due, with up to `batchSize` messages in flight: as
+    /// soon as half of them are done, the next claim tops the window up, so a slow send does
+    /// not hold back the claim after it (a sliding window rather than claim, wait for all, claim).
+    private func sendWhileDue() async throws {
+        var failure: (any Error)?
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            while true {
+                // After a failed claim, only let the sends in flight finish (never cancel a send).
+                if failure == nil && inFlight <= batchSize / 2 {
+                    let now = clock.now()
+                    do {
+                        let claimed = try await store.claimDueMessages(
+                            now: now, leaseUntil: now.addingTimeInterval(lease), limit: batchSize - inFlight)
+                        for item in claimed {
+                            group.addTask { await self.deliver(item) }
+                        }
+                        inFlight += claimed.count
+                    } catch {
+                        failure = error
+                    }
+                    lastPass.withLock { $0 = .now }
+                }
+                // Nothing due and nothing sending: the pass is over.
+                if inFlight == 0 { return }
+                await group.next()
+                inFlight -= 1
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// One pass: expires what is due, claims up to a batch of due messages and delivers them
