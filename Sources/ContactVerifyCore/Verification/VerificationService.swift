@@ -63,7 +63,11 @@ public struct VerificationService: Sendable {
         let request = StartRequest(
             account: account, channel: channel, method: method,
             locale: resolveLocale([locale, contact.locale, account.locale]), phoneRegion: phoneRegion, batchID: batchID)
-        var prepared: PreparedSecret?
+        // A new verification needs a secret, and the write that finds out runs again once one
+        // is prepared. A link's secret costs one HMAC, so it is prepared up front (one write
+        // instead of two for every new link, the whole of a batch); a code's costs an argon2
+        // hash, which a resend (same secret) must not pay, so it is prepared only when needed.
+        var prepared: PreparedSecret? = method == .link ? try await prepareSecret(.link) : nil
         while true {
             do {
                 let secret = prepared
