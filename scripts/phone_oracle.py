@@ -13,7 +13,8 @@ under ContactVerify's documented policy (design §2, PhoneNumberNormalizer):
   4. an extension                                      -> invalid (phone_extension_not_allowed)
   5. any letter (vanity numbers, `tel:` URIs)          -> invalid
   6. not is_valid_number                               -> invalid
-  7. otherwise valid, with the E.164 string
+  7. more than 15 digits (the E.164 maximum)           -> invalid
+  8. otherwise valid, with the E.164 string
 
 Output: one JSON object per line,
   {"input": str, "region": str or null, "valid": bool, "e164": str or null}
@@ -34,6 +35,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 
 MAX_INPUT_LENGTH = 64
+MAX_E164_DIGITS = 15
 # Debian bookworm's libphonenumber, which the service links, carries this metadata version.
 METADATA_VERSION = "8.12.57"
 
@@ -74,7 +76,10 @@ def expected(text, region):
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    if len(e164) - 1 > MAX_E164_DIGITS:
+        return None
+    return e164
 
 
 # MARK: generation helpers

@@ -157,6 +157,13 @@ struct PhoneNormalizerTests {
         #expect(rejection("12345678901234567890", region: "US") == "invalid_phone")
     }
 
+    @Test("a number libphonenumber calls valid but longer than E.164's 15 digits is rejected")
+    func validButOverFifteenDigits() {
+        // Found by FuzzPhone: libphonenumber's German metadata accepts this 17-digit number.
+        #expect(rejection("+49536723794 568798", region: nil) == "invalid_phone")
+        #expect(rejection("0536723794568798", region: "DE") == "invalid_phone")
+    }
+
     @Test("an input of more than 64 characters is phone_too_long")
     func inputTooLong() {
         let padded = "+44 20 7946 0000" + String(repeating: " ", count: 49)  // 65 characters

@@ -63,12 +63,17 @@ public struct NormalizedPhone: Sendable, Equatable {
 /// 5. Not in `+` international form and no (known) default region → `region_required`:
 ///    the country is never guessed, and an `00` prefix is read only with a region.
 /// 6. Unparseable, or not valid for its region (`IsValidNumber`) → `invalid_phone`.
+/// 7. More than 15 digits (the ITU E.164 maximum) → `invalid_phone`: libphonenumber calls some
+///    longer numbers valid (German ranges with open-ended lengths, e.g. `+49 5367 2379456879`),
+///    but no E.164 number, and so no SMS gateway, takes them.
 ///
 /// Full-width and other Unicode decimal digits are normalized by libphonenumber, so
 /// `＋８６ １３８ ００１３ ８０００` and `+86 138 0013 8000` give the same number.
 public struct PhoneNumberNormalizer: Sendable {
     /// Longest accepted input, in Unicode scalars (spaces and punctuation included).
     public static let maximumInputLength = 64
+    /// Most digits an E.164 number has, country calling code included (ITU-T E.164 §6).
+    public static let maximumE164Digits = 15
 
     /// Creates a normalizer. It holds no state; libphonenumber's metadata is shared.
     public init() {}
@@ -102,6 +107,9 @@ public struct PhoneNumberNormalizer: Sendable {
 
         switch result.status {
         case CPN_OK:
+            if result.e164.utf8.count - 1 > Self.maximumE164Digits {
+                throw .invalidPhone("The phone number has more than 15 digits.")
+            }
             return NormalizedPhone(
                 e164: result.e164, type: Self.numberType(result.type),
                 regionCode: Self.isRegionShaped(result.region) && result.region != "ZZ" ? result.region : "")
