@@ -30,17 +30,15 @@ enum HeaderCheck {
     ///    `From` is the address in angle brackets after the display name, which decodes to
     ///    `from.name` without surrounding whitespace (or the bare address when that is empty).
     static func problem(in message: [UInt8], from: (name: String, address: String), to: String, subject: String) -> String? {
-        for (index, byte) in message.enumerated() {
-            if byte == 0x0D, index + 1 == message.count || message[index + 1] != 0x0A { return "a bare CR" }
-            if byte == 0x0A, index == 0 || message[index - 1] != 0x0D { return "a bare LF" }
-        }
-        let crlf: [UInt8] = [0x0D, 0x0A]
-        guard let end = firstRange(of: crlf + crlf, in: message) else { return "no empty line after the headers" }
+        guard let end = headerEnd(message) else { return "a bare CR or LF, or no empty line after the headers" }
         let header = Array(message[..<end])
         guard header.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x0D || $0 == 0x0A }) else {
             return "a header byte that is not printable ASCII"
         }
-        let lines = String(decoding: header, as: UTF8.self).components(separatedBy: "\r\n")
+        // Every LF ends a CRLF (checked above), so the lines are the pieces between LFs, less their CR.
+        let lines = header.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+        }
         guard lines.allSatisfy({ $0.utf8.count <= maximumLineLength }) else { return "a header line over 998 octets" }
 
         var fields: [(name: String, value: String)] = []
@@ -101,8 +99,27 @@ enum HeaderCheck {
         return text
     }
 
-    private static func firstRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count else { return nil }
-        return (0...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    /// Where the first CRLF CRLF starts, after checking in one pass that every CR is followed
+    /// by LF and every LF follows a CR; `nil` when that fails or there is no empty line.
+    private static func headerEnd(_ message: [UInt8]) -> Int? {
+        message.withUnsafeBufferPointer { bytes in
+            var end: Int?
+            var index = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x0D:
+                    guard index + 1 < bytes.count, bytes[index + 1] == 0x0A else { return nil }
+                    if end == nil, index + 3 < bytes.count, bytes[index + 2] == 0x0D, bytes[index + 3] == 0x0A {
+                        end = index
+                    }
+                    index += 2
+                case 0x0A:
+                    return nil  // an LF not consumed as the end of a CRLF
+                default:
+                    index += 1
+                }
+            }
+            return end
+        }
     }
 }
