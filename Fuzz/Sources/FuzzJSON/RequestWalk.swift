@@ -7,6 +7,8 @@ enum RequestWalk {
     /// Nested objects deeper than this are left unread (reported as unknown fields).
     static let maxDepth = 8
 
+    /// Reads every member of `reader`'s object (recursing into nested objects and object
+    /// arrays up to ``maxDepth``), then asks for a required `name`, as every create body does.
     static func read(_ reader: inout JSONObjectReader, depth: Int) {
         guard let keys = reader.object?.keys else { return }
         for key in keys {
