@@ -18,6 +18,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "contact-verify", targets: ["contact-verify"]),
+        // For the fuzz targets of Fuzz/Package.swift, a separate package so that libFuzzer
+        // never touches this build (docs/reliability.md, "Fuzzing").
+        .library(name: "ContactVerifyCore", targets: ["ContactVerifyCore"]),
+        .library(name: "ContactVerifyDelivery", targets: ["ContactVerifyDelivery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -13,7 +13,11 @@ under ContactVerify's documented policy (design §2, PhoneNumberNormalizer):
   4. an extension                                      -> invalid (phone_extension_not_allowed)
   5. any letter (vanity numbers, `tel:` URIs)          -> invalid
   6. not is_valid_number                               -> invalid
-  7. otherwise valid, with the E.164 string
+  7. the E.164 string parsed again (no region) until it gives itself, at most 3 times
+     (libphonenumber writes some Mexican numbers as an E.164 string it reads differently);
+     one that does not settle, or stops being a valid number   -> invalid
+  8. more than 15 digits (the E.164 maximum)           -> invalid
+  9. otherwise valid, with the E.164 string
 
 Output: one JSON object per line,
   {"input": str, "region": str or null, "valid": bool, "e164": str or null}
@@ -34,6 +38,8 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 
 MAX_INPUT_LENGTH = 64
+MAX_E164_DIGITS = 15
+MAX_STABLE_PASSES = 3
 # Debian bookworm's libphonenumber, which the service links, carries this metadata version.
 METADATA_VERSION = "8.12.57"
 
@@ -74,7 +80,26 @@ def expected(text, region):
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    e164 = stable_e164(phonenumbers.format_number(number, PhoneNumberFormat.E164))
+    if e164 is None or len(e164) - 1 > MAX_E164_DIGITS:
+        return None
+    return e164
+
+
+def stable_e164(e164):
+    """The E.164 string that parses back as itself, starting from `e164`, or None."""
+    for _ in range(MAX_STABLE_PASSES):
+        try:
+            number = phonenumbers.parse(e164, None)
+        except NumberParseException:
+            return None
+        if number.extension or not phonenumbers.is_valid_number(number):
+            return None
+        again = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        if again == e164:
+            return e164
+        e164 = again
+    return None
 
 
 # MARK: generation helpers

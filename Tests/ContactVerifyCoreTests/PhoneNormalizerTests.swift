@@ -157,6 +157,23 @@ struct PhoneNormalizerTests {
         #expect(rejection("12345678901234567890", region: "US") == "invalid_phone")
     }
 
+    @Test("a Mexican number with the old mobile 1 normalizes to the E.164 string that reads back as itself")
+    func mexicanMobileOneIsStable() throws {
+        // Found by FuzzPhone: libphonenumber formats this as +5215914336789, which it then
+        // reads as +525914336789, so the same phone could be stored under two strings.
+        let typed = try normalizer.normalize("++52115914336789", defaultRegion: nil)
+        #expect(typed.e164 == "+525914336789")
+        #expect(try normalizer.normalize(typed.e164, defaultRegion: nil) == typed)
+        #expect(try normalizer.normalize("+52 591 433 6789", defaultRegion: nil) == typed)
+    }
+
+    @Test("a number libphonenumber calls valid but longer than E.164's 15 digits is rejected")
+    func validButOverFifteenDigits() {
+        // Found by FuzzPhone: libphonenumber's German metadata accepts this 17-digit number.
+        #expect(rejection("+49536723794 568798", region: nil) == "invalid_phone")
+        #expect(rejection("0536723794568798", region: "DE") == "invalid_phone")
+    }
+
     @Test("an input of more than 64 characters is phone_too_long")
     func inputTooLong() {
         let padded = "+44 20 7946 0000" + String(repeating: " ", count: 49)  // 65 characters

@@ -63,12 +63,19 @@ public struct NormalizedPhone: Sendable, Equatable {
 /// 5. Not in `+` international form and no (known) default region → `region_required`:
 ///    the country is never guessed, and an `00` prefix is read only with a region.
 /// 6. Unparseable, or not valid for its region (`IsValidNumber`) → `invalid_phone`.
+/// 7. The E.164 string is read back until it gives itself (see `stable(_:)`); the number it
+///    settles on is the result, so normalizing a result again changes nothing.
+/// 8. More than 15 digits (the ITU E.164 maximum) → `invalid_phone`: libphonenumber calls some
+///    longer numbers valid (German ranges with open-ended lengths, e.g. `+49 5367 2379456879`),
+///    but no E.164 number, and so no SMS gateway, takes them.
 ///
 /// Full-width and other Unicode decimal digits are normalized by libphonenumber, so
 /// `＋８６ １３８ ００１３ ８０００` and `+86 138 0013 8000` give the same number.
 public struct PhoneNumberNormalizer: Sendable {
     /// Longest accepted input, in Unicode scalars (spaces and punctuation included).
     public static let maximumInputLength = 64
+    /// Most digits an E.164 number has, country calling code included (ITU-T E.164 §6).
+    public static let maximumE164Digits = 15
 
     /// Creates a normalizer. It holds no state; libphonenumber's metadata is shared.
     public init() {}
@@ -102,9 +109,13 @@ public struct PhoneNumberNormalizer: Sendable {
 
         switch result.status {
         case CPN_OK:
+            let number = try Self.stable(result)
+            if number.e164.utf8.count - 1 > Self.maximumE164Digits {
+                throw .invalidPhone("The phone number has more than 15 digits.")
+            }
             return NormalizedPhone(
-                e164: result.e164, type: Self.numberType(result.type),
-                regionCode: Self.isRegionShaped(result.region) && result.region != "ZZ" ? result.region : "")
+                e164: number.e164, type: Self.numberType(number.type),
+                regionCode: Self.isRegionShaped(number.region) && number.region != "ZZ" ? number.region : "")
         case CPN_INVALID_COUNTRY_CODE:
             if region == nil && !Self.startsWithPlus(input) { throw .regionRequired }
             throw .invalidPhone("The country calling code is unknown.")
@@ -158,6 +169,27 @@ public struct PhoneNumberNormalizer: Sendable {
             e164: status == CPN_OK.rawValue.toInt32 ? string(from: e164) : "",
             type: type,
             region: status == CPN_OK.rawValue.toInt32 ? string(from: regionOut) : "")
+    }
+
+    /// How many times ``stable(_:)`` re-reads an E.164 string before giving up.
+    private static let maximumStablePasses = 3
+
+    /// The number whose E.164 string reads back as itself, starting from a successful parse.
+    ///
+    /// libphonenumber's E.164 output is not always a fixed point of its own parser: it writes
+    /// `++52 1 1 591 433 6789` as `+5215914336789`, which it then reads as `+525914336789` (the
+    /// old Mexican mobile `1` is dropped), so one number could be stored twice. The E.164 string
+    /// is therefore parsed again, with no region, until it gives itself back.
+    /// - Throws: `invalid_phone` when it does not settle or a re-read is not a valid number.
+    private static func stable(_ first: ParseResult) throws(AddressError) -> ParseResult {
+        var current = first
+        for _ in 0..<maximumStablePasses {
+            let again = parse(current.e164, region: nil)
+            guard again.status == CPN_OK, !again.hasExtension else { break }
+            if again.e164 == current.e164 { return again }
+            current = again
+        }
+        throw .invalidPhone("The phone number has no stable E.164 form.")
     }
 
     private static func numberType(_ raw: Int32) -> PhoneNumberType {
