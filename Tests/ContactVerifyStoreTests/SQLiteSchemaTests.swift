@@ -46,6 +46,15 @@ struct SQLiteSchemaTests {
         }
     }
 
+    @Test("the writer connection, through which every write goes, has a 32 MiB page cache")
+    func writerPageCache() async throws {
+        try await TemporaryDatabase.with { database in
+            let store = try database.open()
+            // Negative: a size in KiB rather than in pages.
+            #expect(try await store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -32_768)
+        }
+    }
+
     @Test("the database file itself is marked WAL, so every later opener uses WAL too")
     func fileHeaderSaysWAL() async throws {
         try await TemporaryDatabase.with { database in
