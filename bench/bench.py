@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts" / "servers"))
+from async_http import Client  # noqa: E402
 from free_port import free_port  # noqa: E402
 LUA_DIR = ROOT / "bench" / "wrk"
 
@@ -124,55 +125,6 @@ class Processes:
 
 
 # MARK: - HTTP
-
-
-class Client:
-    """A keep-alive HTTP/1.1 connection for asyncio (the standard library has none)."""
-
-    def __init__(self, port):
-        self.port = port
-        self.reader = self.writer = None
-
-    async def request(self, method, path, body=None, headers=()):
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        data = body.encode() if isinstance(body, str) else (body or b"")
-        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Content-Length: {len(data)}"]
-        head += [f"{name}: {value}" for name, value in headers]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
-        status = int((await self.reader.readline()).split()[1])
-        length, chunked, close = 0, False, False
-        while True:
-            line = (await self.reader.readline()).strip()
-            if not line:
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            name, value = name.strip().lower(), value.strip()
-            if name == "content-length":
-                length = int(value)
-            elif name == "transfer-encoding" and "chunked" in value.lower():
-                chunked = True
-            elif name == "connection" and value.lower() == "close":
-                close = True
-        if chunked:
-            payload = b""
-            while True:
-                size = int((await self.reader.readline()).strip(), 16)
-                if size == 0:
-                    await self.reader.readline()
-                    break
-                payload += await self.reader.readexactly(size)
-                await self.reader.readline()
-        else:
-            payload = await self.reader.readexactly(length)
-        if close:
-            self.writer.close()
-            self.reader = self.writer = None
-        return status, payload
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
 
 
 def run_concurrently(port, jobs, concurrency):
