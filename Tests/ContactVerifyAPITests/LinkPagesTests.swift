@@ -123,6 +123,32 @@ struct LinkPagesTests {
         }
     }
 
+    @Test("an invalid-link answer (page, form post, JSON) leaves no sooner than the floor, malformed or well-formed")
+    func invalidAnswerFloor() async throws {
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        try await app.test { client in
+            // LinksController.invalidAnswerFloor (internal to the API module).
+            let floor = Duration.milliseconds(5)
+            for token in ["x", String(repeating: "A", count: 43)] {
+                let clock = ContinuousClock()
+                var reply: Client.Reply?
+                let page = try await clock.measure { reply = try await client.call(.get, "/verify/\(token)", key: "") }
+                #expect(reply?.status == .notFound)
+                #expect(page >= floor, "GET /verify/\(token): \(page)")
+                let form = try await clock.measure {
+                    reply = try await client.call(
+                        .post, "/verify/\(token)", key: "", body: "nonce=abc", contentType: "application/x-www-form-urlencoded")
+                }
+                #expect(reply?.status == .notFound)
+                #expect(form >= floor, "POST /verify/\(token): \(form)")
+                let json = try await clock.measure { reply = try await client.call(.post, "/v1/links/\(token)/confirm", key: "") }
+                #expect(reply?.code == "link_invalid")
+                #expect(json >= floor, "POST /v1/links/\(token)/confirm: \(json)")
+            }
+        }
+    }
+
     @Test("the JSON confirm verifies the address and reports the channel")
     func jsonConfirm() async throws {
         let app = try await TestApp.make()
