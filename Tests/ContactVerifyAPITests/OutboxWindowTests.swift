@@ -45,43 +45,59 @@ struct OutboxWindowTests {
         }
     }
 
-    @Test("a send that hangs does not hold back the rest: 100 messages behind it are sent while it waits")
-    func slowSendDoesNotBlockTheQueue() async throws {
-        let transport = GatedTransport(held: "slow@example.com")
-        let app = try await TestApp.make { $0.emailTransport = transport }
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
-            // The hanging message is due first, so it is in the worker's first claim.
-            let slow = try await client.makeContact("acme", #"{"name":"Slow","email":"slow@example.com"}"#)
-            #expect(try await client.startVerification("acme", contact: slow, #"{"channel":"email","method":"link"}"#).status == .accepted)
-            app.clock.advance(by: 1)
-            for i in 0..<100 {
-                let id = try await client.makeContact("acme", #"{"name":"C\#(i)","email":"c\#(i)@example.com"}"#)
-                #expect(try await client.startVerification("acme", contact: id, #"{"channel":"email","method":"link"}"#).status == .accepted)
-            }
-        }
-        let worker = Task { try await app.built.worker.run() }
-        // With a worker that waits for a whole claim before the next, 37 or more messages would
-        // wait behind the held one for ever; the 60 s bound only turns that into a failure.
-        let seen = await withTaskGroup(of: Set<String>?.self) { group in
+    /// The next `count` distinct recipients the transport reports, or nil if they do not all
+    /// arrive within `seconds` (the bound turns a worker that never sends them into a failure).
+    static func receive(_ count: Int, from transport: GatedTransport, within seconds: Int = 60) async -> Set<String>? {
+        await withTaskGroup(of: Set<String>?.self) { group in
             group.addTask {
                 var seen = Set<String>()
                 for await address in transport.delivered {
                     seen.insert(address)
-                    if seen.count == 100 { break }
+                    if seen.count == count { break }
                 }
                 return seen
             }
             group.addTask {
-                try? await Task.sleep(for: .seconds(60))
+                try? await Task.sleep(for: .seconds(seconds))
                 return nil
             }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
         }
-        #expect(seen?.count == 100, "sent while one send hung: \(seen?.count ?? -1) of 100 (nil: timed out)")
+    }
+
+    @Test("a send that hangs holds back neither the 100 messages behind it nor one queued while it hangs")
+    func slowSendDoesNotBlockTheQueue() async throws {
+        let transport = GatedTransport(held: "slow@example.com")
+        let app = try await TestApp.make { $0.emailTransport = transport }
+        defer { app.remove() }
+        func start(_ name: String, _ email: String) async throws {
+            try await app.test { client in
+                let id = try await client.makeContact("acme", #"{"name":"\#(name)","email":"\#(email)"}"#)
+                #expect(try await client.startVerification("acme", contact: id, #"{"channel":"email","method":"link"}"#).status == .accepted)
+            }
+        }
+        try await app.test { client in _ = try await client.makeAccount("acme") }
+        // The hanging message is due first, so it is in the worker's first claim.
+        try await start("Slow", "slow@example.com")
+        app.clock.advance(by: 1)
+        for i in 0..<100 { try await start("C\(i)", "c\(i)@example.com") }
+        let worker = Task { try await app.built.worker.run() }
+        // A worker that waits for a whole claim before the next would leave 37 or more of them
+        // behind the held message for ever.
+        let first = await Self.receive(100, from: transport)
+        #expect(first?.count == 100, "sent while one send hung: \(first?.count ?? -1) of 100 (nil: timed out)")
+        // Once the 100 are recorded only the held send is in flight (and the worker's last
+        // claim came back empty). A message queued now wakes the worker, which must claim it
+        // without waiting for the held send to end.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while try await app.built.store.outboxDepth() > 1 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await app.built.store.outboxDepth() == 1)
+        try await start("Late", "late@example.com")
+        #expect(await Self.receive(1, from: transport) == ["late@example.com"])
         transport.release()
         worker.cancel()
         _ = try? await worker.value

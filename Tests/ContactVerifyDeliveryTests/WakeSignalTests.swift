@@ -41,4 +41,39 @@ struct WakeSignalTests {
         let again = await ContinuousClock().measure { await wake.wait(timeout: .milliseconds(300)) }
         #expect(again >= .milliseconds(300))
     }
+
+    /// Whether `wait` ends within `seconds`. A wait that does not is then ended by a signal,
+    /// so a broken wake fails the test instead of hanging the run.
+    static func endsWithin(_ seconds: Int, _ wake: WakeSignal, _ wait: @escaping @Sendable () async -> Void) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await wait()
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return false
+            }
+            let first = await group.next() ?? false
+            if !first { wake.signal() }
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test("a wait ends when its task is cancelled, and leaves nothing behind for the next one")
+    func cancelledWaitEnds() async {
+        let wake = WakeSignal()
+        let waiting = Task { await wake.wait(timeout: .seconds(600)) }
+        waiting.cancel()
+        #expect(await Self.endsWithin(30, wake) { await waiting.value })
+        let next = await ContinuousClock().measure { await wake.wait(timeout: .milliseconds(300)) }
+        #expect(next >= .milliseconds(300))
+    }
+
+    @Test("a zero timeout ends the wait at once")
+    func zeroTimeout() async {
+        let wake = WakeSignal()
+        #expect(await Self.endsWithin(30, wake) { await wake.wait(timeout: .zero) })
+    }
 }

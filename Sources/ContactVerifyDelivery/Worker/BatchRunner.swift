@@ -28,6 +28,8 @@ public final class BatchRunner: Service, Sendable {
             var worked = 0
             do {
                 worked = try await batches.runOnce(limit: ratePerSecond)
+            } catch is CancellationError {
+                // Stopping: the pass was cut short on purpose.
             } catch {
                 logger.error("Batch pass failed", metadata: ["error.type": "\(type(of: error))"])
             }

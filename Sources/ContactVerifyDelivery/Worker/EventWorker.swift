@@ -41,6 +41,8 @@ public final class EventWorker: Service, Sendable {
         await wake.repeatUntilShutdown {
             do {
                 while try await runOnce() > 0 {}
+            } catch is CancellationError {
+                // Stopping: the pass was cut short on purpose.
             } catch {
                 logger.error("Event pass failed", metadata: ["error.type": "\(type(of: error))"])
             }

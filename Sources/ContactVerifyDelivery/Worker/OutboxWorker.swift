@@ -43,6 +43,8 @@ public final class OutboxWorker: Service, Sendable {
     private let wake = WakeSignal()
     /// When the running loop last finished a pass (for readiness).
     private let lastPass = Mutex<ContinuousClock.Instant?>(nil)
+    /// When the running loop last swept expired verifications and messages.
+    private let lastExpiry = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(
         store: any VerificationStore, secrets: VerificationSecrets, transports: Transports, templates: TemplateLibrary,
@@ -75,18 +77,16 @@ public final class OutboxWorker: Service, Sendable {
     public func notify() { wake.signal() }
 
     /// Runs until graceful shutdown: sends what is due, then sleeps until woken or until the
-    /// next retry is due (at most one second, for leases and expiries). Expiry runs at most
-    /// once a second, not once per claim.
+    /// next retry is due (at most one second, for leases and expiries). The expiry sweep runs
+    /// before a claim once its last run is a second old (not before every claim), so it also
+    /// runs while a long stream of messages keeps the window full.
     public func run() async throws {
-        var lastExpiry: ContinuousClock.Instant?
         await wake.repeatUntilShutdown {
             do {
-                if lastExpiry.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
-                    _ = try await store.expireDue(now: clock.now())
-                    lastExpiry = .now
-                }
                 try await sendWhileDue()
                 Gauge(label: "outbox_depth", factory: metrics).record(try await store.outboxDepth())
+            } catch is CancellationError {
+                // Stopping: the pass was cut short on purpose.
             } catch {
                 logger.error("Outbox pass failed", metadata: ["error.type": "\(type(of: error))"])
             }
@@ -102,20 +102,27 @@ public final class OutboxWorker: Service, Sendable {
 
     /// Claims and sends until nothing is due, with up to `batchSize` messages in flight: as
     /// soon as half of them are done, the next claim tops the window up, so a slow send does
-    /// not hold back the claim after it (a sliding window rather than claim, wait for all, claim).
+    /// not hold back the claim after it (a sliding window rather than claim, wait for all,
+    /// claim). While sends are in flight a wake (a new message) or a second's tick also tops
+    /// the window up and runs the expiry sweep, even if every send in flight hangs.
     private func sendWhileDue() async throws {
         var failure: (any Error)?
-        await withTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Bool.self) { group in
             var inFlight = 0
+            var ticking = false
             while true {
                 // After a failed claim, only let the sends in flight finish (never cancel a send).
                 if failure == nil && inFlight <= batchSize / 2 {
-                    let now = clock.now()
                     do {
+                        try await expireIfDue()
+                        let now = clock.now()
                         let claimed = try await store.claimDueMessages(
                             now: now, leaseUntil: now.addingTimeInterval(lease), limit: batchSize - inFlight)
                         for item in claimed {
-                            group.addTask { await self.deliver(item) }
+                            group.addTask {
+                                await self.deliver(item)
+                                return true
+                            }
                         }
                         inFlight += claimed.count
                     } catch {
@@ -123,13 +130,31 @@ public final class OutboxWorker: Service, Sendable {
                     }
                     lastPass.withLock { $0 = .now }
                 }
-                // Nothing due and nothing sending: the pass is over.
-                if inFlight == 0 { return }
-                await group.next()
-                inFlight -= 1
+                // Nothing due and nothing sending: the pass is over (the tick, if any, ends).
+                if inFlight == 0 {
+                    group.cancelAll()
+                    return
+                }
+                if !ticking {
+                    ticking = true
+                    group.addTask {
+                        await self.wake.wait(timeout: .seconds(1))
+                        return false
+                    }
+                }
+                let sent = await group.next() ?? false
+                if sent { inFlight -= 1 } else { ticking = false }
             }
         }
         if let failure { throw failure }
+    }
+
+    /// Sweeps expired verifications and messages if the last sweep is a second old.
+    private func expireIfDue() async throws {
+        let sweptLately = lastExpiry.withLock { last in last.map { ContinuousClock.now - $0 < .seconds(1) } ?? false }
+        if sweptLately { return }
+        _ = try await store.expireDue(now: clock.now())
+        lastExpiry.withLock { $0 = .now }
     }
 
     /// One pass: expires what is due, claims up to a batch of due messages and delivers them
