@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ContactVerifyDeliveryTests",
-            dependencies: ["ContactVerifyDelivery", "ContactVerifyCore"],
+            dependencies: ["ContactVerifyDelivery", "ContactVerifyCore", "TestServers"],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import ContactVerifyAPI
 import ContactVerifyCore
+import ContactVerifyDelivery
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -16,12 +17,17 @@ struct TestApp {
 
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    static func make(configure: (inout ServiceConfiguration) -> Void = { _ in }) async throws -> TestApp {
+    /// `smsGateway`, when given, sends SMS as the executable does: the production
+    /// `SMSTransport` over that adapter and a real `CurlHTTPClient` (set before `configure`).
+    static func make(
+        smsGateway: (any SMSGateway)? = nil, configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) async throws -> TestApp {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cv-test-\(UUID().uuidString)").path
         var configuration = ServiceConfiguration()
         configuration.dataDirectory = directory
         configuration.resourcesDirectory = packageRoot
         configuration.runWorker = false
+        if let smsGateway { configuration.smsTransport = SMSTransport(gateway: smsGateway, client: CurlHTTPClient()) }
         configure(&configuration)
         let clock = ManualWallClock()
         let built = try await buildApplication(configuration, clock: clock)

@@ -1,5 +1,6 @@
 import ContactVerifyCore
 import Foundation
+import TestServers
 import Testing
 
 @testable import ContactVerifyDelivery

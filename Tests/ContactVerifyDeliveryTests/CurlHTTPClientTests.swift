@@ -140,6 +140,19 @@ struct CurlHTTPClientTests {
         #expect(error?.kind == .ambiguous)
     }
 
+    @Test("a connection reset after half a response is ambiguous, and the client still works (F19)")
+    func resetMidResponse() async throws {
+        let server = try await HTTPEchoServer.start()
+        defer { server.stop() }
+        let client = CurlHTTPClient()
+        let error = await Self.error { try await client.send(OutboundHTTPRequest(method: "POST", url: server.url("/reset"), body: [1])) }
+        #expect(error?.kind == .ambiguous, "\(String(describing: error))")
+        #expect(error?.message.lowercased().contains("reset") == true, "\(String(describing: error))")
+        // The same client (and its connection cache) goes on to the next request.
+        let next = try await client.send(OutboundHTTPRequest(method: "GET", url: server.url("/status/200")))
+        #expect(next.status == 200)
+    }
+
     @Test(
         "requests that cannot be sent safely are invalidRequest",
         arguments: [

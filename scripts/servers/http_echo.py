@@ -9,6 +9,8 @@
   /big?bytes=N      200 with N bytes of "x" (default 1 MiB); ?chunked=1 sends it chunked
                     (no Content-Length)
   /drop             reads the request, then closes the connection without answering
+  /reset            reads the request, sends the status line, the headers and half of a
+                    200 body, then resets the connection (RST, SO_LINGER 0)
   /count            200 with the number of TCP connections accepted so far
 
 Connections are kept alive (one thread each). Plain standard library; binds 127.0.0.1.
@@ -18,6 +20,7 @@ Usage: http_echo.py PORT
 import signal
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -116,6 +119,13 @@ class Handler(socketserver.BaseRequestHandler):
                     self.send(200, b"x" * size, [("Content-Type", "text/plain")], chunked=query.get("chunked") == "1")
                 elif path == "/drop":
                     self.request.shutdown(socket.SHUT_RDWR)
+                    return
+                elif path == "/reset":
+                    body = b"x" * 64
+                    self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(body)
+                                         + body[: len(body) // 2])
+                    self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.request.close()
                     return
                 elif path == "/count":
                     with LOCK:

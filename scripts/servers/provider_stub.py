@@ -21,6 +21,14 @@ Recipients choose the answer ("magic numbers"); every other number succeeds:
                   +15005550003 21408 geo permission   +15005550004 21610 unsubscribed
                   +15005550009 21614 not SMS-capable  +15005550635 21635 landline
                   +15005550429 429/20429 (Retry-After: 3)  +15005550500 500/20500
+                  +15005550503 503/20503 (Retry-After: 3)  +15005550200 200 with an HTML page (F18)
+                  +15005550408 the first request waits --slow-seconds (default 3), then gets 201;
+                               later ones get 201 at once (F17: a timeout after the request)
+                  +15005550104 the first request gets half a 201 and then a TCP reset (SO_LINGER 0);
+                               later ones get 201 (F19)
+                  +12025550NNN the same answer as +15005550NNN: a fictional but valid US range, for
+                               tests through the API, which refuses the 500 area code (a personal
+                               number, not a mobile)
   Vonage  (to)    4470099000SS  one part with status SS (01 throttled, 06 invalid message…)
                   447009910000  two parts, both status 0
                   447009910001  two parts: status 0, then status 1
@@ -30,6 +38,11 @@ Recipients choose the answer ("magic numbers"); every other number succeeds:
                   13800000005 isv.BLACK_KEY_CONTROL_LIMIT 13800000500 HTTP 500 without a body
   Kannel  (to)    +8613800000503 503 Temporal failure  +8613800000500 500 Sending failed.
                   +8613800000403 403 Not routable       +8613800000003 202 3: Queued for later delivery
+
+--fail-percent P answers that share of otherwise successful requests (any provider) with
+the provider's 5xx instead (Twilio 500/20500, Kannel 500, Vonage and Alibaba Cloud a bare
+500), chosen by a random generator seeded with --seed (default 1); such records carry
+"injected": true. For load tests (scripts/ramp).
 
 Every request is appended to the JSONL log (given with --log) before it is answered, so a
 test that got its answer can read the record: {"provider", "method", "path", "query",
@@ -46,9 +59,13 @@ import datetime
 import hashlib
 import hmac
 import json
+import random
 import re
+import socket
+import struct
 import signal
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, unquote_to_bytes, urlsplit
@@ -70,7 +87,18 @@ TWILIO_ERRORS = {
     "+15005550635": (400, 21635, "'To' number cannot be a landline"),
     "+15005550429": (429, 20429, "Too Many Requests"),
     "+15005550500": (500, 20500, "Internal Server Error"),
+    "+15005550503": (503, 20503, "Service Unavailable"),
 }
+
+# Numbers whose first request misbehaves (F17, F19); later requests to them succeed.
+TWILIO_SLOW_ONCE = "+15005550408"
+TWILIO_RESET_ONCE = "+15005550104"
+TWILIO_HTML_200 = "+15005550200"
+
+
+def twilio_magic(to):
+    """+12025550NNN stands for +15005550NNN (see the module documentation)."""
+    return "+15005550" + to[len("+12025550"):] if to.startswith("+12025550") and len(to) == 12 else to
 
 ALIYUN_ERRORS = {
     "13800000001": ("isv.MOBILE_NUMBER_ILLEGAL", "非法手机号"),
@@ -150,6 +178,23 @@ class Stub:
         self.log = open(args.log, "a", encoding="utf-8")
         self.nonces = set()
         self.counter = 0
+        self.random = random.Random(args.seed)
+        self.seen_once = set()
+
+    def inject_failure(self):
+        """Whether this request gets an injected 5xx (--fail-percent)."""
+        if self.args.fail_percent <= 0:
+            return False
+        with self.lock:
+            return self.random.random() * 100 < self.args.fail_percent
+
+    def first_time(self, key):
+        """True the first time `key` is seen."""
+        with self.lock:
+            if key in self.seen_once:
+                return False
+            self.seen_once.add(key)
+            return True
 
     def record(self, entry):
         with self.lock:
@@ -216,11 +261,30 @@ class Handler(BaseHTTPRequestHandler):
             entry["provider"] = None
             problems.append("unknown path")
             answer = (404, "text/plain", "not found", [])
-        status, content_type, text, headers = answer
+        action = None
+        if len(answer) == 5:
+            status, content_type, text, headers, action = answer
+        else:
+            status, content_type, text, headers = answer
+        if 200 <= status < 300 and action is None and self.stub.inject_failure():
+            entry["injected"] = True
+            if entry["provider"] == "twilio":
+                status, content_type, text, headers = self.twilio_error(500, 20500, "Internal Server Error")
+            elif entry["provider"] == "kannel":
+                status, content_type, text, headers = (500, "text/plain", "Sending failed.", [])
+            else:
+                status, content_type, text, headers = (500, "text/plain", "", [])
         entry["status"] = status
         entry["answer"] = text
+        if action:
+            entry["action"] = action
         self.stub.record(entry)
         payload = text.encode("utf-8")
+        if action == "slow":
+            time.sleep(self.stub.args.slow_seconds)
+        if action == "reset":
+            self.send_half_and_reset(status, content_type, headers, payload)
+            return
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in headers:
@@ -228,6 +292,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def send_half_and_reset(self, status, content_type, headers, payload):
+        """The status line, the headers and half the body, then a TCP reset (RST, not FIN)."""
+        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}", f"Content-Type: {content_type}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        lines.append(f"Content-Length: {len(payload)}")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload[: len(payload) // 2])
+        self.wfile.flush()
+        reset(self.connection)
+        self.close_connection = True
 
     # Kannel ---------------------------------------------------------------------------------
 
@@ -313,10 +387,13 @@ class Handler(BaseHTTPRequestHandler):
         check_url(values, "StatusCallback", problems)
         if problems:
             return self.twilio_error(400, 21000, "; ".join(problems))
-        if to in TWILIO_ERRORS:
-            status, code, message = TWILIO_ERRORS[to]
-            headers = [("Retry-After", "3")] if status == 429 else []
+        magic = twilio_magic(to)
+        if magic in TWILIO_ERRORS:
+            status, code, message = TWILIO_ERRORS[magic]
+            headers = [("Retry-After", "3")] if status in (429, 503) else []
             return self.twilio_error(status, code, message, headers)
+        if magic == TWILIO_HTML_200:
+            return (200, "text/html; charset=utf-8", "<html><head><title>Service</title></head><body>Maintenance</body></html>", [])
         message_sid = "SM" + uuid.uuid4().hex
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
         answer = {
@@ -327,6 +404,8 @@ class Handler(BaseHTTPRequestHandler):
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{sid}/Messages/{message_sid}/Media.json"}, "to": to,
             "uri": f"/2010-04-01/Accounts/{sid}/Messages/{message_sid}.json",
         }
+        if magic in (TWILIO_SLOW_ONCE, TWILIO_RESET_ONCE) and self.stub.first_time(magic):
+            return (201, "application/json", json.dumps(answer), [], "slow" if magic == TWILIO_SLOW_ONCE else "reset")
         return (201, "application/json", json.dumps(answer), [])
 
     # Vonage ---------------------------------------------------------------------------------
@@ -484,6 +563,12 @@ class Handler(BaseHTTPRequestHandler):
                 json.dumps({"Message": "OK", "RequestId": str(uuid.uuid4()).upper(), "Code": "OK", "BizId": biz_id}), [])
 
 
+def reset(connection):
+    """Closes `connection` with a TCP RST: SO_LINGER on with a zero timeout."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--port", type=int, default=0)
@@ -501,6 +586,10 @@ def main():
     parser.add_argument("--aliyun-sign-name", default="阿里云短信测试")
     parser.add_argument("--aliyun-template", default="SMS_0001")
     parser.add_argument("--aliyun-link-template", default="SMS_0002")
+    parser.add_argument("--fail-percent", type=float, default=0.0,
+                        help="answer this share (0-100) of otherwise successful requests with a 5xx")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the --fail-percent choice")
+    parser.add_argument("--slow-seconds", type=float, default=3.0, help="the wait of the slow magic number")
     args = parser.parse_args()
     # A parent's blocked signals are inherited (the Swift test runner blocks some): let
     # SIGTERM and SIGINT stop the stub.

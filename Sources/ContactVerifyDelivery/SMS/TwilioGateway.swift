@@ -13,6 +13,7 @@ import Foundation
 /// | answer | outcome |
 /// |---|---|
 /// | `200`/`201` JSON with `sid` | sent; `sid` is the provider id (a `failed`/`undelivered` status in it is permanent `twilio_<error_code>`) |
+/// | `200`/`201` without a JSON `sid` (an HTML page, broken JSON) | ambiguous `twilio_unreadable_response`: not proof of a send (security.md F18) |
 /// | `429`, or error code `20429` | transient `twilio_20429` (never processed, safe to retry) |
 /// | `5xx` | ambiguous `twilio_<code>` (may have been processed) |
 /// | `21211` invalid To, `21610` unsubscribed, `21614` not SMS-capable, `21635` landline, `21612` unroutable | permanent `twilio_<code>` |
@@ -87,9 +88,16 @@ public struct TwilioGateway: SMSGateway {
                 return .failure(
                     DeliveryError(kind: .permanent, code: "twilio_\(errorCode)", message: "Twilio reports the message as \(status ?? "failed")"))
             }
-            // 201 means created; an unreadable body does not make it unsent.
-            return .success(
-                DeliveryReceipt(providerMessageID: JSONResponse.string(object, "sid"), detail: "Twilio status \(status ?? "unknown")"))
+            // Twilio's resource always has a sid: a 2xx without one (a proxy's or a portal's
+            // HTML page, cut-off JSON) may or may not come from Twilio.
+            guard let sid = JSONResponse.string(object, "sid"), !sid.isEmpty else {
+                let type = response.header("Content-Type").map { String($0.prefix(60)) } ?? "no content type"
+                return .failure(
+                    DeliveryError(
+                        kind: .ambiguous, code: "twilio_unreadable_response",
+                        message: "Twilio answered HTTP \(response.status) without a readable message resource (\(type), \(response.body.count) bytes)"))
+            }
+            return .success(DeliveryReceipt(providerMessageID: sid, detail: "Twilio status \(status ?? "unknown")"))
         }
         let twilioCode = JSONResponse.string(object, "code")
         let text = Self.explanation(twilioCode) ?? JSONResponse.string(object, "message") ?? "no error message"
