@@ -131,7 +131,9 @@ struct SMTPDeliveryTests {
         try await Self.expectRetry(sink: sink, code: fault.code)
     }
 
-    @Test("a DATA reply slower than the timeout is retried")
+    /// `-w` holds the 354 reply to DATA, before any content is sent: a plain transient timeout.
+    /// The reply lost after the final dot (`-W .:5`, ambiguous) is in WorkerFaultTests.swift.
+    @Test("a 354 reply to DATA slower than the timeout is a transient smtp_timeout: nothing was handed over, retried")
     func slowServer() async throws {
         let sink = try await SMTPSink.start(["-w", "5"])
         defer { sink.remove() }

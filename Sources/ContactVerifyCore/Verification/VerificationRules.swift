@@ -95,7 +95,7 @@ public enum VerificationRules {
         }
         try checkSendCaps(counters: counters, channel: channel, account: request.account, policy: policy, now: now)
 
-        if var resend = open, resend.status == .pending, resend.expiresAt > now, resend.method == request.method,
+        if var resend = open, resend.status == .pending, !hasRunOut(resend, now: now), resend.method == request.method,
             resend.addressKey == address.key
         {
             if resend.sendCount >= policy.maxSendsPerVerification {
@@ -147,6 +147,21 @@ public enum VerificationRules {
 
     // MARK: Checks
 
+    /// How far the clock may read before a verification's creation (instances' clocks differ
+    /// a little) before its secret counts as run out.
+    public static let clockStepAllowance: TimeInterval = 60
+
+    /// Whether `verification`'s secret can no longer be used at `now`: its lifetime is over,
+    /// or the clock reads more than ``clockStepAllowance`` before the verification was
+    /// created. Then the wall clock was stepped back (security.md F26), so how long the
+    /// secret has really lived is unknown, and a step back of an hour would otherwise keep a
+    /// code valid for an hour more than its lifetime. Expiry stays a wall-clock instant in
+    /// the store, which every instance and a restart can read.
+    public static func hasRunOut(_ verification: Verification, now: Date) -> Bool {
+        now >= verification.expiresAt || now < verification.createdAt.addingTimeInterval(-clockStepAllowance)
+    }
+
+
     /// Applies one code check whose argon2 comparison (`matched`) ran before the transaction.
     public static func check(
         _ verification: inout Verification, contact: inout Contact?, matched: Bool, policy: VerificationPolicy, now: Date
@@ -158,7 +173,7 @@ public enum VerificationRules {
         case .maxAttemptsReached: return .maxAttemptsReached
         case .approved, .failed: return .notPending
         }
-        if now >= verification.expiresAt {
+        if hasRunOut(verification, now: now) {
             end(&verification, as: .expired, contact: &contact)
             return .expired
         }
@@ -203,7 +218,7 @@ public enum VerificationRules {
     /// `.invalid`). Decidable from the verification alone, without a write.
     public static func linkIsSpent(_ verification: Verification, now: Date) -> Bool {
         switch verification.status {
-        case .pending: now >= verification.expiresAt
+        case .pending: hasRunOut(verification, now: now)
         case .approved: false
         case .expired, .canceled, .maxAttemptsReached, .failed: true
         }
@@ -217,7 +232,7 @@ public enum VerificationRules {
             let stillVerified = contact?[channel]?.key == verification.addressKey && contact?[channel]?.status == .verified
             return stillVerified && now < verification.expiresAt ? .alreadyVerified : .invalid
         case .pending:
-            if now >= verification.expiresAt {
+            if hasRunOut(verification, now: now) {
                 end(&verification, as: .expired, contact: &contact)
                 return .invalid
             }
