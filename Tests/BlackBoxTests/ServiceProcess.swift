@@ -40,11 +40,15 @@ final class ServiceProcess: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Starts `serve` (on `port`, 0 for one the kernel picks, with `arguments` added) and waits
-    /// until the log names the bound address.
-    func start(port: Int = 0, arguments: [String] = []) throws {
+    /// Starts `serve` (on `port`, 0 for one the kernel picks, with `arguments` added, and
+    /// `environment` added to this process's, e.g. `LD_PRELOAD`) and waits until the log names
+    /// the bound address.
+    func start(port: Int = 0, arguments: [String] = [], environment: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--port", String(port), "--data-dir", dataDirectory, "--resources-dir", Self.packageRoot] + arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
