@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import ContactVerifyStore
 import Hummingbird
 import Logging
 import NIOCore
@@ -50,8 +51,10 @@ enum ProblemResponse {
 }
 
 /// Turns every error thrown below it into a problem+json response. Hummingbird's own
-/// `HTTPError`s (unknown route, body too large) are mapped to stable codes; anything else
-/// is a bug: logged, and answered with a generic 500 that reveals nothing.
+/// `HTTPError`s (unknown route, body too large) are mapped to stable codes, and a store that
+/// cannot take a write (``StorageFault``: disk full, locked past the busy timeout, I/O
+/// errors) to 503 with `Retry-After`; anything else is a bug: logged, and answered with a
+/// generic 500 that reveals nothing.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -63,6 +66,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is NIOTooManyBytesError {
             return ProblemResponse.make(Self.map(HTTPError(.contentTooLarge)))
         } catch {
+            if let fault = StorageFault(error) {
+                // The store could not take the write (full, locked, failing): 503, not a bug.
+                context.logger.warning(
+                    "Storage fault", metadata: ["error.code": .string(fault.kind.rawValue), "storage.cause": .string(fault.cause)])
+                return ProblemResponse.make(fault.serviceError)
+            }
             context.logger.error("Unhandled error", metadata: ["error.type": "\(type(of: error))"])
             var response = ProblemResponse.make(ServiceError(.unavailable, code: "internal_error", detail: "The request failed."))
             response.status = .internalServerError

@@ -73,6 +73,10 @@ enum PostgresState {
     static let uniqueViolation = "23505"
     static let serializationFailure = "40001"
     static let deadlockDetected = "40P01"
+    static let lockNotAvailable = "55P03"
+    static let diskFull = "53100"
+    /// Class 53, insufficient resources (disk full, out of memory, too many connections, …).
+    static let insufficientResourcesClass = "53"
 
     static func of(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]

@@ -15,9 +15,10 @@ final class GroupCommitWriter: Sendable {
     private typealias Finisher = @Sendable (Result<Void, any Error>) -> Void
 
     /// One caller's write: `run` executes inside the shared transaction and returns the
-    /// finisher; `fail` answers the caller when the transaction could not even begin.
+    /// finisher and the write's own error, if any; `fail` answers the caller when the
+    /// transaction could not even begin.
     private struct Job: Sendable {
-        let run: @Sendable (Database) -> Finisher
+        let run: @Sendable (Database) -> (finish: Finisher, error: (any Error)?)
         let fail: @Sendable (any Error) -> Void
     }
 
@@ -52,12 +53,14 @@ final class GroupCommitWriter: Sendable {
                     } catch {
                         outcome = .failure(error)
                     }
-                    return { commit in
+                    let finish: Finisher = { commit in
                         switch commit {
                         case .success: continuation.resume(with: outcome)
                         case .failure(let error): continuation.resume(throwing: error)
                         }
                     }
+                    if case .failure(let error) = outcome { return (finish, error) }
+                    return (finish, nil)
                 },
                 fail: { continuation.resume(throwing: $0) })
             let startFlush = state.withLock { state -> Bool in
@@ -79,12 +82,23 @@ final class GroupCommitWriter: Sendable {
             return batch
         }
         guard !jobs.isEmpty else { return }
-        // Jobs catch their own errors, so only BEGIN or COMMIT can fail the transaction.
+        // Jobs catch their own errors, so only BEGIN, COMMIT or a job's error that made SQLite
+        // roll the whole transaction back can fail it.
         // The finishers live outside it so that every caller is answered either way.
         let finishers = Mutex<[Finisher]?>(nil)
         writer.asyncWrite({ db in
-            let done = jobs.map { $0.run(db) }
+            var done: [Finisher] = []
+            var abort: (any Error)?
+            for job in jobs {
+                let (finish, error) = job.run(db)
+                done.append(finish)
+                if abort == nil, let error, !db.isInsideTransaction { abort = error }
+            }
             finishers.withLock { $0 = done }
+            // SQLite rolls the whole transaction back after some errors (SQLITE_FULL, _BUSY,
+            // _NOMEM, _IOERR): every job in it is lost, and every caller hears that cause
+            // (a full disk, say) rather than GRDB's SQLITE_ABORT from COMMIT.
+            if let abort { throw abort }
         }, completion: { [self] _, result in
             if let done = finishers.withLock({ $0 }) {
                 for finish in done { finish(result) }

@@ -53,6 +53,14 @@ public final class SQLiteStore: Store {
         try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
+    /// Runs one statement on the writer connection, between group transactions, and returns
+    /// its first column as an integer. Tests set per-connection limits with it: `PRAGMA
+    /// max_page_count` makes SQLite fail writes that need a new page with `SQLITE_FULL`, as a
+    /// full disk does.
+    func onWriter(_ sql: String) async throws -> Int? {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: sql) }
+    }
+
     public func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
