@@ -131,4 +131,60 @@ struct StorageFaultTests {
             #expect(try await client.check("acme", verification: verification, code: code, key: key).string("status") == "approved")
         }
     }
+
+    /// Another process (python3's sqlite3) holding the database's write lock until `release()`.
+    final class LockHolder {
+        let process = Process()
+        private let input = Pipe()
+
+        init(path: String) throws {
+            let output = Pipe()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", "-c",
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE');"
+                    + " print('locked', flush=True); sys.stdin.read(); c.execute('ROLLBACK')",
+                path,
+            ]
+            process.standardInput = input
+            process.standardOutput = output
+            try process.run()
+            let line = String(decoding: output.fileHandleForReading.readData(ofLength: 7), as: UTF8.self)
+            try #require(line == "locked\n", "the lock holder said \(line)")
+        }
+
+        /// Ends the transaction and waits for the process to exit (again: no effect).
+        func release() {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+    }
+
+    @Test("a write lock another process holds past the busy timeout answers 503 storage_busy with Retry-After 1, writes nothing, and the same request succeeds once the lock is gone")
+    func lockedPastBusyTimeout() async throws {
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        let store = try Self.store(app)
+        try await app.test { client in
+            let key = try await client.makeAccount("acme")
+            let contacts = try await Self.count(store, "contacts")
+            // 200 ms instead of the store's 10 s, so the wait runs out quickly.
+            #expect(try await store.onWriter("PRAGMA busy_timeout = 200") == 200)
+            let holder = try LockHolder(path: app.dataDirectory + "/contact-verify.sqlite")
+            defer { holder.release() }
+            let body = #"{"name":"Ann","email":"ann@example.com"}"#
+            let refused = try await client.call(.post, "/v1/accounts/acme/contacts", key: key, body: body)
+            holder.release()
+            #expect(refused.status == .serviceUnavailable, "\(refused.text)")
+            #expect(refused.code == "storage_busy")
+            #expect(refused.headers[.retryAfter] == "1")
+            #expect(!refused.text.lowercased().contains("sql"))
+            #expect(try await Self.count(store, "contacts") == contacts)
+
+            _ = try await store.onWriter("PRAGMA busy_timeout = 10000")
+            let retried = try await client.call(.post, "/v1/accounts/acme/contacts", key: key, body: body)
+            #expect(retried.status == .created, "\(retried.text)")
+            #expect(try await Self.count(store, "contacts") == contacts + 1)
+        }
+    }
 }
