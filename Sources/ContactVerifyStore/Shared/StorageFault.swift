@@ -60,9 +60,9 @@ public struct StorageFault: Sendable, Equatable {
     public var serviceError: ServiceError {
         let detail =
             switch kind {
-            case .full: "The service's storage is full; nothing was saved. Try again later."
-            case .busy: "The service's storage is busy; nothing was saved. Try again shortly."
-            case .failing: "The service's storage is failing; nothing was saved. Try again later."
+            case .full: "The service's storage is full. Try again later."
+            case .busy: "The service's storage is busy. Try again shortly."
+            case .failing: "The service's storage is failing. Try again later."
             }
         return ServiceError(.unavailable, code: kind.rawValue, detail: detail, retryAfter: retryAfter)
     }
