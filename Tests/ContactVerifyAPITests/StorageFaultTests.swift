@@ -2,6 +2,7 @@ import ContactVerifyCore
 @testable import ContactVerifyStore
 import Foundation
 import HummingbirdTesting
+import TestServers
 import Testing
 
 /// A full disk at enqueue (security.md F20). `PRAGMA max_page_count` at the database's current
@@ -186,5 +187,55 @@ struct StorageFaultTests {
             #expect(retried.status == .created, "\(retried.text)")
             #expect(try await Self.count(store, "contacts") == contacts + 1)
         }
+    }
+
+    /// A PostgreSQL error condition a trigger raises, and the problem it must become.
+    struct PostgresFault: Sendable, CustomTestStringConvertible {
+        var condition: String
+        var code: String
+        var retryAfter: String
+        var testDescription: String { "\(condition) → \(code)" }
+    }
+
+    @Test(
+        "PostgreSQL's disk_full, lock_not_available and out_of_memory, raised by the server on insert, answer 503 storage_full, storage_busy and storage_unavailable with Retry-After; the same request succeeds once the fault is gone",
+        arguments: [
+            PostgresFault(condition: "disk_full", code: "storage_full", retryAfter: "30"),
+            PostgresFault(condition: "lock_not_available", code: "storage_busy", retryAfter: "1"),
+            PostgresFault(condition: "out_of_memory", code: "storage_unavailable", retryAfter: "5"),
+        ])
+    func postgresFaults(_ fault: PostgresFault) async throws {
+        let url = try await PostgresServer.makeDatabaseURL()
+        let app = try await TestApp.make { configuration in
+            configuration.database = try? PostgresStoreConfiguration(url: url + "?sslmode=disable")
+            configuration.database?.poolSize = 2
+            configuration.secretKeyHex = String(repeating: "5a", count: 32)
+        }
+        defer { app.remove() }
+        let store = try #require(app.built.store as? PostgresStore)
+        try await app.test { client in
+            let key = try await client.makeAccount("acme")
+            try PostgresServer.run("/usr/bin/psql", [
+                url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                """
+                CREATE FUNCTION cv_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'injected fault' USING ERRCODE = '\(fault.condition)'; END $$;
+                CREATE TRIGGER cv_fault BEFORE INSERT ON contacts FOR EACH ROW EXECUTE FUNCTION cv_fault();
+                """,
+            ])
+            let body = #"{"name":"Ann","email":"ann@example.com"}"#
+            let refused = try await client.call(.post, "/v1/accounts/acme/contacts", key: key, body: body)
+            #expect(refused.status == .serviceUnavailable, "\(refused.text)")
+            #expect(refused.code == fault.code)
+            #expect(refused.headers[.retryAfter] == fault.retryAfter)
+            #expect(!refused.text.contains("injected") && !refused.text.lowercased().contains("sql"), "\(refused.text)")
+
+            try PostgresServer.run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "DROP TRIGGER cv_fault ON contacts"])
+            let retried = try await client.call(.post, "/v1/accounts/acme/contacts", key: key, body: body)
+            #expect(retried.status == .created, "\(retried.text)")
+            let rows = try PostgresServer.run("/usr/bin/psql", [url, "-tA", "-c", "SELECT count(*) FROM contacts"])
+            #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        }
+        await store.close()
     }
 }
