@@ -187,6 +187,33 @@ struct WorkerFaultTests {
         }
     }
 
+    @Test("a link whose lifetime the clock passed is invalid after a step back: the page and the confirmation answer 404")
+    func linkAfterStepBack() async throws {
+        let sink = try await SMTPSink.start()
+        defer { sink.remove() }
+        let transport = try SMTPTransport(SMTP.plain(sink))
+        let app = try await TestApp.make { $0.emailTransport = transport }
+        defer { app.remove() }
+        try await app.test { client in
+            let contact = try await SMTP.setUp(client)
+            let id = try await SMTP.start(client, contact: contact, method: "link")
+            try await app.deliver()
+            let token = try #require(try sink.messages().first).linkToken()
+
+            app.clock.advance(by: 601)
+            app.clock.advance(by: -3600)
+            let page = try await client.call(.get, "/verify/\(token)", key: "")
+            #expect(page.status == .notFound, "the confirm page is offered for a run-out link")
+            let confirmed = try await client.call(.post, "/v1/links/\(token)/confirm", key: "")
+            #expect(confirmed.status == .notFound && confirmed.code == "link_invalid", "\(confirmed.text)")
+            // A spent link is refused without a write (VerificationRules.linkIsSpent), so the
+            // verification stays pending until the sweep passes its expiry: never approved.
+            #expect(try await SMTP.delivery(client, id).verification == "pending")
+            let contactReply = try await client.call(.get, "/v1/accounts/acme/contacts/\(contact)")
+            #expect(Self.member(contactReply, "email", "status") == .string("pending"), "\(contactReply.text)")
+        }
+    }
+
     @Test("after a step back past a verification's creation, starting again makes a new verification instead of resending the stale one")
     func stepBackThenStartAgain() async throws {
         let sink = try await SMTPSink.start()
