@@ -84,7 +84,8 @@ final class GroupCommitWriter: Sendable {
         guard !jobs.isEmpty else { return }
         // Jobs catch their own errors, so only BEGIN, COMMIT or a job's error that made SQLite
         // roll the whole transaction back can fail it.
-        // The finishers live outside it so that every caller is answered either way.
+        // The finishers live outside it so that every caller is answered either way, except
+        // after an I/O error, which stops the process (SQLiteIOFault).
         let finishers = Mutex<[Finisher]?>(nil)
         writer.asyncWrite({ db in
             var done: [Finisher] = []
@@ -100,6 +101,9 @@ final class GroupCommitWriter: Sendable {
             // (a full disk, say) rather than GRDB's SQLITE_ABORT from COMMIT.
             if let abort { throw abort }
         }, completion: { [self] _, result in
+            // An I/O error that failed the transaction (BEGIN, COMMIT, or a write SQLite rolled
+            // the whole transaction back for) ends the process before anyone is answered.
+            if case .failure(let error) = result, let fault = SQLiteIOFault.fatal(error) { SQLiteIOFault.stop(fault) }
             if let done = finishers.withLock({ $0 }) {
                 for finish in done { finish(result) }
             } else if case .failure(let error) = result {

@@ -7,8 +7,9 @@ import Logging
 ///
 /// After a failed `fsync`, Linux may already have dropped the dirty pages it could not write,
 /// and a later `fsync` of the same file can report success: retrying and carrying on could
-/// acknowledge writes that are not on disk ("fsyncgate"). So an `SQLITE_IOERR` from `BEGIN` or
-/// `COMMIT` (`SQLITE_IOERR_FSYNC`, `_WRITE`, `_DIR_FSYNC`…) is fatal: the store logs one
+/// acknowledge writes that are not on disk ("fsyncgate"). So an `SQLITE_IOERR` that fails the
+/// group transaction (`SQLITE_IOERR_FSYNC`, `_WRITE`, `_DIR_FSYNC`… from `BEGIN`, `COMMIT`, or a
+/// write inside it that made SQLite roll the whole transaction back) is fatal: the store logs one
 /// critical line (the SQLite result code, never row data) and ends the process at once with
 /// exit status 74 (`EX_IOERR`, sysexits.h), before any caller of that transaction is answered,
 /// so none of them sees a 2xx. The supervisor restarts the process, and SQLite's WAL recovery
