@@ -49,6 +49,10 @@ public struct ServiceConfiguration: Sendable {
     /// Seconds a claimed outbox message stays with the instance that claimed it; if that
     /// instance dies mid-send, another sends the message once the lease runs out.
     public var outboxLease: TimeInterval = 60
+    /// Seconds a request's unfinished `Idempotency-Key` claim answers `409` before a retry may
+    /// run the request again (its process died before its commit; a claim whose request
+    /// committed is answered from the created resource at once).
+    public var idempotencyInFlightTimeout: TimeInterval = Idempotency.inFlightTimeout
     /// Whether chatbot webhooks and account callbacks may reach loopback and private
     /// addresses, and plain `http` (tests, on-premises); `false` refuses them (SSRF guard).
     public var allowPrivateWebhookTargets = false

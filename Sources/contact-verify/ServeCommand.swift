@@ -45,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("outbox-lease"), help: "Seconds a claimed message stays with this instance; if it dies mid-send another instance sends the message after that. (env: CONTACT_VERIFY_OUTBOX_LEASE; default: 60)")
     var outboxLease: Int?
 
+    @Option(name: .customLong("idempotency-timeout"), help: "Seconds an Idempotency-Key whose request never finished (its process died before the commit) answers 409 before a retry runs the request again. (env: CONTACT_VERIFY_IDEMPOTENCY_TIMEOUT; default: 60)")
+    var idempotencyTimeout: Int?
+
     @Flag(name: .customLong("allow-private-webhook-targets"), help: "Let chatbot webhooks and account callbacks reach loopback and private addresses, and plain http (tests, on-premises). (env: CONTACT_VERIFY_ALLOW_PRIVATE_WEBHOOK_TARGETS; default: false)")
     var allowPrivateWebhookTargets = false
 
@@ -74,6 +77,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let lease = try settings.int("outbox-lease", outboxLease) {
             guard (5...3600).contains(lease) else { throw ValidationError("--outbox-lease must be 5–3600 seconds.") }
             configuration.outboxLease = TimeInterval(lease)
+        }
+        if let seconds = try settings.int("idempotency-timeout", idempotencyTimeout) {
+            guard (1...3600).contains(seconds) else { throw ValidationError("--idempotency-timeout must be 1–3600 seconds.") }
+            configuration.idempotencyInFlightTimeout = TimeInterval(seconds)
         }
         let longestSend = try transports.longestSendSeconds(settings)
         guard configuration.outboxLease > TimeInterval(longestSend) else {

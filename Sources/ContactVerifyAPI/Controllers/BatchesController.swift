@@ -14,7 +14,13 @@ struct BatchesController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let account = try await services.account(context.parameters.path("accountId"), for: context)
-        return try await services.idempotent(request, context: context, accountID: account.id) { body in
+        return try await services.idempotent(
+            request, context: context, accountID: account.id,
+            replay: { id in
+                guard let batch = try await services.store.batch(accountID: account.id, id: id) else { throw ServiceError.notFound("batch") }
+                return services.jsonReply(try await batchJSON(batch), status: .accepted)
+            }
+        ) { body, idempotency in
             var body = try body.jsonObject()
             let channel = body.enumValue("channel", as: VerificationChannel.self, required: true)
             let method = body.enumValue("method", as: VerificationMethod.self) ?? .link
@@ -28,7 +34,8 @@ struct BatchesController {
             }
             try body.finish()
             let selection: BatchService.Selection = ids.map { .contacts($0) } ?? .status(status ?? .notVerified)
-            let batch = try await services.batches.create(in: account, selection: selection, channel: channel ?? .email, method: method)
+            let batch = try await services.batches.create(
+                in: account, selection: selection, channel: channel ?? .email, method: method, idempotency: idempotency)
             services.onBatchCreated()
             return services.jsonReply(try await batchJSON(batch), status: .accepted)
         }

@@ -16,7 +16,13 @@ struct ContactsController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let account = try await services.account(context.parameters.path("accountId"), for: context)
-        return try await services.idempotent(request, context: context, accountID: account.id) { body in
+        return try await services.idempotent(
+            request, context: context, accountID: account.id,
+            replay: { id in
+                guard let contact = try await services.store.contact(accountID: account.id, id: id) else { throw ServiceError.notFound("contact") }
+                return services.jsonReply(Representation.contact(contact, now: services.clock.now()), status: .created)
+            }
+        ) { body, idempotency in
             var body = try body.jsonObject()
             let name = body.string("name", required: true, maxLength: 200, nonEmpty: true)
             let email = body.string("email", maxLength: 320)
@@ -30,7 +36,8 @@ struct ContactsController {
             try body.finish()
             let contact = try await services.contacts.create(
                 in: account, ContactDraft(
-                    name: name ?? "", email: email, phone: phone, locale: locale, externalID: externalID, webhooks: webhooks ?? []))
+                    name: name ?? "", email: email, phone: phone, locale: locale, externalID: externalID, webhooks: webhooks ?? []),
+                idempotency: idempotency)
             return services.jsonReply(Representation.contact(contact, now: services.clock.now()), status: .created)
         }
     }

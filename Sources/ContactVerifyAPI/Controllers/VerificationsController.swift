@@ -19,7 +19,15 @@ struct VerificationsController {
     @Sendable func start(_ request: Request, context: AppRequestContext) async throws -> Response {
         let account = try await services.account(context.parameters.path("accountId"), for: context)
         let contactID = context.parameters.path("contactId")
-        return try await services.idempotent(request, context: context, accountID: account.id) { body in
+        return try await services.idempotent(
+            request, context: context, accountID: account.id,
+            replay: { id in
+                guard let verification = try await services.store.verification(accountID: account.id, id: id) else {
+                    throw ServiceError.notFound("verification")
+                }
+                return services.jsonReply(try await verificationJSON(verification), status: .accepted)
+            }
+        ) { body, idempotency in
             var body = try body.jsonObject()
             let channel = body.enumValue("channel", as: VerificationChannel.self, required: true)
             let method = body.enumValue("method", as: VerificationMethod.self) ?? .code
@@ -29,7 +37,7 @@ struct VerificationsController {
             }
             try body.finish()
             let verification = try await services.verifications.start(
-                in: account, contactID: contactID, channel: channel ?? .email, method: method, locale: locale)
+                in: account, contactID: contactID, channel: channel ?? .email, method: method, locale: locale, idempotency: idempotency)
             context.logger.debug(
                 "Verification queued",
                 metadata: [

@@ -35,46 +35,65 @@ extension AppServices {
     /// body within 24 hours replays the stored response; a different body is `422
     /// idempotency_key_reused`; the same key still in flight is `409 idempotency_key_in_use`.
     /// Only successful responses are stored; after an error the key may be used again.
+    ///
+    /// `handler` passes the ``IdempotencyMark`` (`nil` without a key) to the write that creates
+    /// its resource, which records the resource's id on the claim in its own transaction. The
+    /// response is stored afterwards; if the process dies in between, a retry gets
+    /// `replay(resourceID)`, the resource's current representation with the original status,
+    /// which is then stored for later retries. A claim whose request died before its commit
+    /// answers `409` until ``ServiceConfiguration/idempotencyInFlightTimeout``, then the request
+    /// runs again.
     func idempotent(
         _ request: Request, context: AppRequestContext, accountID: String,
-        _ handler: (CollectedBody) async throws -> JSONReply
+        replay: (String) async throws -> JSONReply,
+        _ handler: (CollectedBody, IdempotencyMark?) async throws -> JSONReply
     ) async throws -> Response {
         var request = request
         let body = CollectedBody(buffer: try await request.collectJSONBody(context: context))
-        guard let key = try idempotencyKey(request) else { return try await handler(body).response }
+        guard let key = try idempotencyKey(request) else { return try await handler(body, nil).response }
         let fingerprint = body.buffer.withUnsafeReadableBytes {
             Idempotency.fingerprint(method: request.method.rawValue, path: request.uri.path, body: $0)
         }
+        let now = clock.now()
         let claim = try await store.claimIdempotencyKey(
-            accountID: accountID, key: key, fingerprint: fingerprint, now: clock.now(),
-            staleAfter: Idempotency.inFlightTimeout, retention: Idempotency.retention)
+            accountID: accountID, key: key, fingerprint: fingerprint, now: now,
+            staleAfter: configuration.idempotencyInFlightTimeout, retention: Idempotency.retention)
+        let reply: JSONReply
         switch claim {
         case .replay(let status, let bytes):
-            var response = JSONReply(status: .init(code: status), bytes: bytes).response
-            response.headers[.idempotentReplayed] = "true"
-            return response
+            return Self.replayed(JSONReply(status: .init(code: status), bytes: bytes))
+        case .committed(let resourceID):
+            reply = try await replay(resourceID)
+            try await store.completeIdempotencyKey(
+                accountID: accountID, key: key, status: Int(reply.status.code), body: reply.bytes, now: clock.now())
+            return Self.replayed(reply)
         case .mismatch:
             throw ServiceError(
                 .unprocessable, code: "idempotency_key_reused",
                 detail: "This Idempotency-Key was used with a different request.",
                 errors: [FieldError(field: "Idempotency-Key", code: "idempotency_key_reused", message: "The key was used with a different request.")])
         case .inFlight:
-            throw ServiceError(
-                .conflict, code: "idempotency_key_in_use", detail: "A request with this Idempotency-Key is still being processed.",
-                retryAfter: 1)
+            throw Idempotency.claimLost
         case .proceed:
             break
         }
-        let reply: JSONReply
+        let mark = IdempotencyMark(accountID: accountID, key: key, claimedAt: now)
         do {
-            reply = try await handler(body)
+            reply = try await handler(body, mark)
         } catch {
-            try? await store.releaseIdempotencyKey(accountID: accountID, key: key)
+            try? await store.releaseIdempotencyKey(mark)
             throw error
         }
         try await store.completeIdempotencyKey(
             accountID: accountID, key: key, status: Int(reply.status.code), body: reply.bytes, now: clock.now())
         return reply.response
+    }
+
+    /// A stored or rebuilt response, marked as a replay.
+    private static func replayed(_ reply: JSONReply) -> Response {
+        var response = reply.response
+        response.headers[.idempotentReplayed] = "true"
+        return response
     }
 
     /// The `Idempotency-Key` header: 1–255 visible ASCII characters, at most once.

@@ -24,9 +24,11 @@ public struct BatchService: Sendable {
     }
 
     /// Stores a batch; the runner does the work. Throws `422 batch_too_large` beyond
-    /// ``Batch/maxContacts`` contacts.
+    /// ``Batch/maxContacts`` contacts. With `idempotency`, the store records the batch's id on
+    /// that `Idempotency-Key` claim.
     public func create(
-        in account: Account, selection: Selection, channel: VerificationChannel, method: VerificationMethod
+        in account: Account, selection: Selection, channel: VerificationChannel, method: VerificationMethod,
+        idempotency: IdempotencyMark? = nil
     ) async throws -> Batch {
         var ids: [String]
         switch selection {
@@ -50,7 +52,7 @@ public struct BatchService: Sendable {
         }
         let batch = Batch(
             id: Batch.makeID(), accountID: account.id, channel: channel, method: method, total: ids.count, createdAt: clock.now())
-        try await store.createBatch(batch, contactIDs: ids)
+        try await store.createBatch(batch, contactIDs: ids, idempotency: idempotency)
         return batch
     }
 

@@ -61,7 +61,8 @@ public struct ContactService: Sendable {
     }
 
     /// Creates a contact; `409 email_taken/phone_taken` when another contact holds an address.
-    public func create(in account: Account, _ draft: ContactDraft) async throws -> Contact {
+    /// With `idempotency`, the store records the contact's id on that `Idempotency-Key` claim.
+    public func create(in account: Account, _ draft: ContactDraft, idempotency: IdempotencyMark? = nil) async throws -> Contact {
         var errors: [FieldError] = []
         let email = draft.email.flatMap { normalizeEmail($0, into: &errors) }
         let phone = draft.phone.flatMap { normalizePhone($0, account: account, into: &errors) }
@@ -74,7 +75,7 @@ public struct ContactService: Sendable {
             id: Contact.makeID(), accountID: account.id, name: draft.name, locale: draft.locale,
             externalID: draft.externalID, email: email.map(ContactAddress.init), phone: phone.map(ContactAddress.init),
             webhooks: webhooks, createdAt: now, updatedAt: now)
-        try await store.insertContact(contact)
+        try await store.insertContact(contact, idempotency: idempotency)
         return contact
     }
 

@@ -17,8 +17,9 @@ public struct PendingBatchItem: Sendable {
 /// ``VerificationStore/startVerification(accountID:contactID:channel:now:_:)`` with a
 /// `batchID`), so a crash never leaves a contact with two verifications from one batch.
 public protocol BatchStore: Sendable {
-    /// Stores a batch and one pending item per contact id (already deduplicated).
-    func createBatch(_ batch: Batch, contactIDs: [String]) async throws
+    /// Stores a batch and one pending item per contact id (already deduplicated). With
+    /// `idempotency`, records the batch's id on that claim in the same transaction.
+    func createBatch(_ batch: Batch, contactIDs: [String], idempotency: IdempotencyMark?) async throws
     func batch(accountID: String, id: String) async throws -> Batch?
     /// The counts of a batch, derived from its items, verifications and messages.
     func batchCounts(batchID: String) async throws -> BatchCounts
@@ -37,4 +38,11 @@ extension ServiceError {
     /// (another instance on the same database) started it first. The start is rolled back.
     public static let batchItemTaken = ServiceError(
         .conflict, code: "batch_item_taken", detail: "Another runner already worked on this batch item.")
+}
+
+extension BatchStore {
+    /// Stores a batch outside any `Idempotency-Key`.
+    public func createBatch(_ batch: Batch, contactIDs: [String]) async throws {
+        try await createBatch(batch, contactIDs: contactIDs, idempotency: nil)
+    }
 }

@@ -31,8 +31,9 @@ public protocol Store: Sendable {
 
     // MARK: Contacts
 
-    /// Inserts a new contact; throws `email_taken`/`phone_taken` conflicts.
-    func insertContact(_ contact: Contact) async throws
+    /// Inserts a new contact; throws `email_taken`/`phone_taken` conflicts. With `idempotency`,
+    /// records the contact's id on that claim in the same transaction.
+    func insertContact(_ contact: Contact, idempotency: IdempotencyMark?) async throws
     /// One contact of one account.
     func contact(accountID: String, id: String) async throws -> Contact?
     /// Loads a contact, applies `change` and saves it, atomically. Open verifications of an
@@ -72,4 +73,11 @@ public protocol WebhookSendStore: Sendable {
     /// for it in the `window` seconds before `now`, and returns `nil`; otherwise reserves
     /// nothing and returns when the oldest send in the window leaves it.
     func reserveWebhookSend(robotKey: [UInt8], limit: Int, window: TimeInterval, now: Date) async throws -> Date?
+}
+
+extension Store {
+    /// Inserts a new contact outside any `Idempotency-Key`.
+    public func insertContact(_ contact: Contact) async throws {
+        try await insertContact(contact, idempotency: nil)
+    }
 }

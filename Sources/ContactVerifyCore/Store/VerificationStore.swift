@@ -22,12 +22,18 @@ public struct VerificationWrite: Sendable {
     public var message: OutboxMessage
     /// The batch this start belongs to; the store marks that batch's item in the same transaction.
     public var batchID: String?
+    /// The `Idempotency-Key` claim this start answers; the store records the verification's id
+    /// on it in the same transaction.
+    public var idempotency: IdempotencyMark?
 
-    public init(kind: Kind, verification: Verification, message: OutboxMessage, batchID: String? = nil) {
+    public init(
+        kind: Kind, verification: Verification, message: OutboxMessage, batchID: String? = nil, idempotency: IdempotencyMark? = nil
+    ) {
         self.kind = kind
         self.verification = verification
         self.message = message
         self.batchID = batchID
+        self.idempotency = idempotency
     }
 }
 

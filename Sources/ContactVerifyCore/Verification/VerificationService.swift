@@ -54,9 +54,11 @@ public struct VerificationService: Sendable {
     // MARK: Start and resend
 
     /// Starts a verification, or resends the pending one of the same method (same secret).
+    /// With `idempotency`, the store records the verification's id on that `Idempotency-Key`
+    /// claim in the start's transaction.
     public func start(
         in account: Account, contactID: String, channel: VerificationChannel, method: VerificationMethod,
-        locale: String?, batchID: String? = nil
+        locale: String?, batchID: String? = nil, idempotency: IdempotencyMark? = nil
     ) async throws -> Verification {
         guard let contact = try await store.contact(accountID: account.id, id: contactID) else { throw ServiceError.notFound("contact") }
         let phoneRegion = channel == .sms ? contact.phone.flatMap { try? phones.normalize($0.value, defaultRegion: nil).regionCode } : nil
@@ -74,8 +76,10 @@ public struct VerificationService: Sendable {
                 let policy = policy
                 let write = try await store.startVerification(accountID: account.id, contactID: contactID, channel: channel, now: clock.now()) {
                     contact, open, counters in
-                    try VerificationRules.start(
+                    var write = try VerificationRules.start(
                         contact: &contact, open: open, counters: counters, request: request, prepared: secret, policy: policy, now: clock.now())
+                    write.idempotency = idempotency
+                    return write
                 }
                 onEnqueue()
                 count(write.kind == .create ? "started" : "resent")

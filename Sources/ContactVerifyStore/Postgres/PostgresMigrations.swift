@@ -237,6 +237,11 @@ enum PostgresMigrations {
             DROP INDEX send_log_by_account
             """
         ),
+        (
+            // See the SQLite migration of the same name: the created resource's id on the claim.
+            "v8-idempotency-resource",
+            "ALTER TABLE idempotency_keys ADD COLUMN resource_id TEXT"
+        ),
     ]
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an

@@ -3,7 +3,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore: BatchStore {
-    public func createBatch(_ batch: Batch, contactIDs: [String]) async throws {
+    public func createBatch(_ batch: Batch, contactIDs: [String], idempotency: IdempotencyMark?) async throws {
         try await transaction { connection in
             try await connection.run(
                 """
@@ -18,6 +18,7 @@ extension PostgresStore: BatchStore {
                 SELECT \(batch.id), t.position - 1, t.contact_id, 'pending'
                 FROM unnest(\(contactIDs)::text[]) WITH ORDINALITY AS t(contact_id, position)
                 """, logger)
+            try await Self.markIdempotencyKey(connection, idempotency, resourceID: batch.id, logger)
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    public func insertContact(_ contact: Contact) async throws {
+    public func insertContact(_ contact: Contact, idempotency: IdempotencyMark?) async throws {
         try await mapConflicts({ contact }) {
             try await transaction { connection in
                 // Inserts into one account take turns, so their `seq` order is their commit
@@ -12,6 +12,7 @@ extension PostgresStore {
                 try await connection.run(
                     .insert(into: "contacts", columns: StoreRows.contactColumns, values: StoreRows.contactValues(contact)), logger)
                 try await Self.saveWebhooks(connection, of: contact, logger)
+                try await Self.markIdempotencyKey(connection, idempotency, resourceID: contact.id, logger)
             }
         }
     }

@@ -21,19 +21,13 @@ extension PostgresStore: IdempotencyStore {
             guard let row = try await connection.row(
                 "SELECT * FROM idempotency_keys WHERE account_id = \(accountID) AND key = \(key) FOR UPDATE", logger)
             else { throw PostgresRetry() }
-            let createdAt = row.integer("created_at") ?? 0
-            let status = row.int("status")
-            let expired = createdAt <= now.addingTimeInterval(-retention).millisecondsSince1970
-            let stale = status == nil && createdAt <= now.addingTimeInterval(-staleAfter).millisecondsSince1970
-            if !expired && !stale {
-                guard row.bytes("fingerprint") == fingerprint else { return .mismatch }
-                guard let status else { return .inFlight }
-                return .replay(status: status, body: row.bytes("body") ?? [])
+            if let answer = IdempotencyRows.answer(row, fingerprint: fingerprint, now: now, staleAfter: staleAfter, retention: retention) {
+                return answer
             }
             try await connection.run(
                 """
                 UPDATE idempotency_keys SET fingerprint = \(Data(fingerprint)), status = NULL, body = NULL, created_at = \(ms),
-                    completed_at = NULL
+                    completed_at = NULL, resource_id = NULL
                 WHERE account_id = \(accountID) AND key = \(key)
                 """, logger)
             return .proceed
@@ -44,11 +38,33 @@ extension PostgresStore: IdempotencyStore {
         _ = try await rows(
             """
             UPDATE idempotency_keys SET status = \(Int64(status)), body = \(Data(body)), completed_at = \(now.millisecondsSince1970)
-            WHERE account_id = \(accountID) AND key = \(key)
+            WHERE account_id = \(accountID) AND key = \(key) AND status IS NULL
             """)
     }
 
-    public func releaseIdempotencyKey(accountID: String, key: String) async throws {
-        _ = try await rows("DELETE FROM idempotency_keys WHERE account_id = \(accountID) AND key = \(key) AND status IS NULL")
+    public func releaseIdempotencyKey(_ mark: IdempotencyMark) async throws {
+        _ = try await rows(
+            """
+            DELETE FROM idempotency_keys
+            WHERE account_id = \(mark.accountID) AND key = \(mark.key) AND created_at = \(mark.claimedAt.millisecondsSince1970)
+                AND status IS NULL AND resource_id IS NULL
+            """)
+    }
+
+    /// Records `resourceID` on the claim `mark` inside the caller's transaction; throws
+    /// ``Idempotency/claimLost`` (rolling the caller's writes back) when that claim no longer
+    /// holds the key.
+    static func markIdempotencyKey(
+        _ connection: PostgresConnection, _ mark: IdempotencyMark?, resourceID: String, _ logger: Logger
+    ) async throws {
+        guard let mark else { return }
+        guard try await connection.row(
+            """
+            UPDATE idempotency_keys SET resource_id = \(resourceID)
+            WHERE account_id = \(mark.accountID) AND key = \(mark.key) AND created_at = \(mark.claimedAt.millisecondsSince1970)
+                AND status IS NULL AND resource_id IS NULL
+            RETURNING 1
+            """, logger) != nil
+        else { throw Idempotency.claimLost }
     }
 }

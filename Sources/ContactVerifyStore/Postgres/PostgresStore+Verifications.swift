@@ -72,6 +72,7 @@ extension PostgresStore: VerificationStore {
                     """, logger)
             }
             try await Self.saveContact(connection, contact, logger)
+            try await Self.markIdempotencyKey(connection, write.idempotency, resourceID: v.id, logger)
             return write
         }
     }

@@ -240,6 +240,12 @@ enum SQLiteMigrations {
                 DROP INDEX send_log_by_account;
                 """)
         }
+        migrator.registerMigration("v8-idempotency-resource") { db in
+            // The id of what a request under an Idempotency-Key created, written in the same
+            // transaction as the resource; a crash before the response was stored leaves it set,
+            // so a retry answers from that resource instead of running the request again.
+            try db.execute(sql: "ALTER TABLE idempotency_keys ADD COLUMN resource_id TEXT")
+        }
         return migrator
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension SQLiteStore: BatchStore {
-    public func createBatch(_ batch: Batch, contactIDs: [String]) async throws {
+    public func createBatch(_ batch: Batch, contactIDs: [String], idempotency: IdempotencyMark?) async throws {
         try await writer.write { db in
             try db.execute(
                 cached: """
@@ -16,6 +16,7 @@ extension SQLiteStore: BatchStore {
             for (position, contactID) in contactIDs.enumerated() {
                 try insert.execute(arguments: [batch.id, position, contactID])
             }
+            try Self.markIdempotencyKey(db, idempotency, resourceID: batch.id)
         }
     }
 

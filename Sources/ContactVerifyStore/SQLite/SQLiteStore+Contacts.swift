@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func insertContact(_ contact: Contact) async throws {
+    public func insertContact(_ contact: Contact, idempotency: IdempotencyMark?) async throws {
         try await writer.write { db in
             try Self.mapConflicts(db, contact) {
                 let columns = StoreRows.contactColumns
@@ -12,6 +12,7 @@ extension SQLiteStore {
                     arguments: StatementArguments(stored: StoreRows.contactValues(contact)))
             }
             try Self.saveWebhooks(db, of: contact)
+            try Self.markIdempotencyKey(db, idempotency, resourceID: contact.id)
         }
     }
 

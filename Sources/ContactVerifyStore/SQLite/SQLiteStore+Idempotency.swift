@@ -7,24 +7,17 @@ extension SQLiteStore: IdempotencyStore {
         accountID: String, key: String, fingerprint: [UInt8], now: Date, staleAfter: TimeInterval, retention: TimeInterval
     ) async throws -> IdempotencyClaim {
         try await writer.write { db in
-            let ms = now.millisecondsSince1970
             if let row = try Row.fetchOne(
                 db, cached: "SELECT * FROM idempotency_keys WHERE account_id = ? AND key = ?", arguments: [accountID, key])
             {
-                let createdAt: Int64 = row["created_at"]
-                let status: Int? = row["status"]
-                let expired = createdAt <= now.addingTimeInterval(-retention).millisecondsSince1970
-                let stale = status == nil && createdAt <= now.addingTimeInterval(-staleAfter).millisecondsSince1970
-                if !expired && !stale {
-                    guard Array(row["fingerprint"] as Data) == fingerprint else { return .mismatch }
-                    guard let status else { return .inFlight }
-                    return .replay(status: status, body: Array(row["body"] as Data? ?? Data()))
+                if let answer = IdempotencyRows.answer(row, fingerprint: fingerprint, now: now, staleAfter: staleAfter, retention: retention) {
+                    return answer
                 }
                 try db.execute(cached: "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ?", arguments: [accountID, key])
             }
             try db.execute(
                 cached: "INSERT INTO idempotency_keys (account_id, key, fingerprint, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [accountID, key, Data(fingerprint), ms])
+                arguments: [accountID, key, Data(fingerprint), now.millisecondsSince1970])
             return .proceed
         }
     }
@@ -32,16 +25,37 @@ extension SQLiteStore: IdempotencyStore {
     public func completeIdempotencyKey(accountID: String, key: String, status: Int, body: [UInt8], now: Date) async throws {
         try await writer.write { db in
             try db.execute(
-                cached: "UPDATE idempotency_keys SET status = ?, body = ?, completed_at = ? WHERE account_id = ? AND key = ?",
+                cached: """
+                    UPDATE idempotency_keys SET status = ?, body = ?, completed_at = ?
+                    WHERE account_id = ? AND key = ? AND status IS NULL
+                    """,
                 arguments: [status, Data(body), now.millisecondsSince1970, accountID, key])
         }
     }
 
-    public func releaseIdempotencyKey(accountID: String, key: String) async throws {
+    public func releaseIdempotencyKey(_ mark: IdempotencyMark) async throws {
         try await writer.write { db in
             try db.execute(
-                cached: "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status IS NULL", arguments: [accountID, key])
+                cached: """
+                    DELETE FROM idempotency_keys
+                    WHERE account_id = ? AND key = ? AND created_at = ? AND status IS NULL AND resource_id IS NULL
+                    """,
+                arguments: [mark.accountID, mark.key, mark.claimedAt.millisecondsSince1970])
         }
+    }
+
+    /// Records `resourceID` on the claim `mark` inside the caller's transaction; throws
+    /// ``Idempotency/claimLost`` (rolling the caller's writes back) when that claim no longer
+    /// holds the key.
+    static func markIdempotencyKey(_ db: Database, _ mark: IdempotencyMark?, resourceID: String) throws {
+        guard let mark else { return }
+        try db.execute(
+            cached: """
+                UPDATE idempotency_keys SET resource_id = ?
+                WHERE account_id = ? AND key = ? AND created_at = ? AND status IS NULL AND resource_id IS NULL
+                """,
+            arguments: [resourceID, mark.accountID, mark.key, mark.claimedAt.millisecondsSince1970])
+        guard db.changesCount == 1 else { throw Idempotency.claimLost }
     }
 
     /// Drops records past their retention (called from the worker's expiry pass).

@@ -62,6 +62,7 @@ extension SQLiteStore: VerificationStore {
                     arguments: [v.id, batchID, contactID])
                 guard db.changesCount == 1 else { throw ServiceError.batchItemTaken }
             }
+            try Self.markIdempotencyKey(db, write.idempotency, resourceID: v.id)
             return write
         }
     }
