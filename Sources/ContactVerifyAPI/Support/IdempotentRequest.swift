@@ -1,6 +1,7 @@
 import ContactVerifyCore
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
 /// A JSON response as bytes, so that an idempotent request can store and replay it.
@@ -64,8 +65,7 @@ extension AppServices {
             return Self.replayed(JSONReply(status: .init(code: status), bytes: bytes))
         case .committed(let resourceID):
             reply = try await replay(resourceID)
-            try await store.completeIdempotencyKey(
-                accountID: accountID, key: key, status: Int(reply.status.code), body: reply.bytes, now: clock.now())
+            await storeResponse(reply, accountID: accountID, key: key, context: context)
             return Self.replayed(reply)
         case .mismatch:
             throw ServiceError(
@@ -84,9 +84,23 @@ extension AppServices {
             try? await store.releaseIdempotencyKey(mark)
             throw error
         }
-        try await store.completeIdempotencyKey(
-            accountID: accountID, key: key, status: Int(reply.status.code), body: reply.bytes, now: clock.now())
+        await storeResponse(reply, accountID: accountID, key: key, context: context)
         return reply.response
+    }
+
+    /// Stores `reply` for later retries of `key`. The request's own work has committed by now
+    /// (with its resource's id on the claim), so a failure here (a full disk, say) must not turn
+    /// its success into an error: the caller gets the reply, and a retry is answered from the
+    /// resource as after a crash.
+    private func storeResponse(_ reply: JSONReply, accountID: String, key: String, context: AppRequestContext) async {
+        do {
+            try await store.completeIdempotencyKey(
+                accountID: accountID, key: key, status: Int(reply.status.code), body: reply.bytes, now: clock.now())
+        } catch {
+            context.logger.warning(
+                "Idempotent response not stored; a retry is answered from its resource",
+                metadata: ["error.type": "\(type(of: error))"])
+        }
     }
 
     /// A stored or rebuilt response, marked as a replay.

@@ -22,8 +22,9 @@ enum ProblemResponse {
         }
     }
 
-    static func make(_ error: ServiceError) -> Response {
-        let status = status(of: error.kind)
+    /// The problem+json answer for `error`, with its kind's status unless `status` is given.
+    static func make(_ error: ServiceError, status: HTTPResponse.Status? = nil) -> Response {
+        let status = status ?? Self.status(of: error.kind)
         var object: JSONObject = [
             "type": .string("urn:contact-verify:problem:\(error.code)"),
             "title": .string(status.reasonPhrase),
@@ -73,9 +74,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return ProblemResponse.make(fault.serviceError)
             }
             context.logger.error("Unhandled error", metadata: ["error.type": "\(type(of: error))"])
-            var response = ProblemResponse.make(ServiceError(.unavailable, code: "internal_error", detail: "The request failed."))
-            response.status = .internalServerError
-            return response
+            return ProblemResponse.make(
+                ServiceError(.unavailable, code: "internal_error", detail: "The request failed."), status: .internalServerError)
         }
     }
 

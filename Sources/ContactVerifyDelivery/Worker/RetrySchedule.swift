@@ -1,7 +1,7 @@
 import Foundation
 
 /// Exponential backoff with full jitter (AWS, "Exponential Backoff and Jitter"):
-/// `delay = random(0, min(cap, base · 2^attempt))`, never past the secret's expiry.
+/// `delay = random(0, min(cap, base · 2^(attempt − 1)))` for attempts from 1, never past the secret's expiry.
 public struct RetrySchedule: Sendable, Equatable {
     public var base: TimeInterval = 2
     public var cap: TimeInterval = 60
