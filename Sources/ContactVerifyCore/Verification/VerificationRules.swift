@@ -161,7 +161,6 @@ public enum VerificationRules {
         now >= verification.expiresAt || now < verification.createdAt.addingTimeInterval(-clockStepAllowance)
     }
 
-
     /// Applies one code check whose argon2 comparison (`matched`) ran before the transaction.
     public static func check(
         _ verification: inout Verification, contact: inout Contact?, matched: Bool, policy: VerificationPolicy, now: Date
