@@ -165,7 +165,9 @@ struct IdempotencyCrashTests {
         let contacts = Array(answered.keys)
         let summary = Window.allCases.map { "\($0.rawValue): \(windows[$0] ?? 0)" }.joined(separator: ", ")
         print("IdempotencyCrashTests: a round took \(spread) ms; where \(round) kills left the \(contacts.count) keys: \(summary)")
-        #expect(windows[.committed] != nil, "no kill landed between a commit and its stored response in \(round) rounds")
+        // Whether a kill lands between a commit and its stored response is chance (often 4–7
+        // of 160 keys; none on a loaded machine): printed above, and IdempotencyRecoveryTests
+        // cover that window deterministically.
         #expect(windows[.claimed] != nil, "no kill landed between a claim and its commit in \(round) rounds")
 
         // One verification per contact, the one every retry named, with one message and one send.

@@ -377,7 +377,9 @@ struct SMTPDeliveryTests {
         let delivery = try await deliverOnce(through: SMTPTransport(plain(sink, timeout: timeout)))
         #expect(delivery.verification == "pending")
         #expect(delivery.status == "queued")
-        #expect(delivery.attempts == 1)
+        // Full jitter may draw a retry delay below the store's millisecond resolution, due again
+        // within the same drain: one attempt, or two that failed the same way.
+        #expect((1...2).contains(delivery.attempts ?? 0), "\(delivery.attempts ?? 0) attempts")
         #expect(delivery.errorCode == code, "\(delivery.errorMessage ?? "")")
         if let message { #expect(delivery.errorMessage?.contains(message) == true, "\(delivery.errorMessage ?? "")") }
     }

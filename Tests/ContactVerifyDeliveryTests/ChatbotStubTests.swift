@@ -134,7 +134,8 @@ struct ChatbotStubTests {
             let elapsed = clock.now - start
             Self.expect(outcome, verified: false, code: "timeout")
             #expect(outcome.error?.timedOut == true)
-            #expect(elapsed >= .milliseconds(4900) && elapsed < .seconds(9), "\(elapsed)")
+            // The upper bound only proves the wait ends; a loaded CI machine stretches it well past 5 s.
+            #expect(elapsed >= .milliseconds(4900) && elapsed < .seconds(60), "\(elapsed)")
             let paths = try stub.requests().map(\.path)
             #expect(paths == ["/hang"])
         }
