@@ -26,7 +26,7 @@ struct SecondWriterTests {
         var seconds: Double
     }
 
-    @Test("the CLI writes accounts and keys while eight lanes create contacts: every request and command succeeds, no 5xx, every 201 and every CLI key reads back")
+    @Test("the CLI writes accounts and keys while eight lanes create contacts: every request and command succeeds, no 5xx, every 201 and every CLI key reads back, p99 under 5 s")
     func cliNextToServe() async throws {
         let service = ServiceProcess()
         defer {
@@ -102,9 +102,12 @@ struct SecondWriterTests {
         let (accountRead, _) = try await service.request("GET", "/v1/accounts/cli-0", key: admin)
         #expect(accountRead == 200)
 
-        // Latency for the record (not asserted: the machine is shared).
+        // Latency: p99 is bounded well inside the 10 s busy timeout, so no request waited out
+        // the other process's lock (p99 was 37–475 ms over four runs on the shared machine; the
+        // bound leaves room for a loaded CI run). The figures are printed for the record.
         let sorted = samples.map(\.seconds).sorted()
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)] }
+        #expect(percentile(0.99) < 5, "p99 \(percentile(0.99)) s")
         print(
             "F22 second writer: \(samples.count) POST contacts over 8 lanes next to \(Self.cliRounds * 2) CLI commands"
                 + String(format: "; p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms", percentile(0.5) * 1000, percentile(0.95) * 1000, percentile(0.99) * 1000, sorted.last! * 1000)
