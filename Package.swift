@@ -129,7 +129,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ContactVerifyDeliveryTests",
-            dependencies: ["ContactVerifyDelivery", "ContactVerifyCore", "TestServers"],
+            dependencies: [
+                "ContactVerifyDelivery", "ContactVerifyCore", "TestServers",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

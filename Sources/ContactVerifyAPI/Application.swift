@@ -49,7 +49,8 @@ public func buildApplication(
         store: store, secrets: secrets, transports: Transports(
             email: PacedTransport(configuration.emailTransport ?? files, ratePerSecond: configuration.emailRatePerSecond),
             sms: PacedTransport(configuration.smsTransport ?? files, ratePerSecond: configuration.smsRatePerSecond)), templates: templates, clock: clock,
-        publicURL: configuration.effectivePublicURL, reports: reports, lease: configuration.outboxLease, logger: logger,
+        publicURL: configuration.effectivePublicURL, reports: reports, lease: configuration.outboxLease,
+        sendAllowance: configuration.longestSend, logger: logger,
         metrics: metricsFactory)
     let verifications = VerificationService(
         store: store, clock: clock, policy: configuration.policy, secret: secret,

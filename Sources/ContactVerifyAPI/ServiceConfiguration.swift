@@ -49,6 +49,10 @@ public struct ServiceConfiguration: Sendable {
     /// Seconds a claimed outbox message stays with the instance that claimed it; if that
     /// instance dies mid-send, another sends the message once the lease runs out.
     public var outboxLease: TimeInterval = 60
+    /// Seconds the slowest send may take (the transport's timeout plus the pacing wait). The
+    /// worker starts no send whose secret would run out sooner, so a code never arrives
+    /// already expired (security.md R-5, F11); `serve` sets it from the transports' settings.
+    public var longestSend: TimeInterval = 0
     /// Seconds a request's unfinished `Idempotency-Key` claim answers `409` before a retry may
     /// run the request again (its process died before its commit; a claim whose request
     /// committed is answered from the created resource at once).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ContactVerifyAPI
+import ContactVerifyCore
 import Hummingbird
 import Logging
 
@@ -87,6 +88,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--outbox-lease (\(Int(configuration.outboxLease)) s) must be longer than the longest send (\(longestSend) s: the transport's timeout and pacing wait), or another instance could send a slow message again.")
         }
+        // R-5 (security.md F11): a send as slow as the timeout allows must still leave the code
+        // most of its life, and the worker starts no send that could end after the expiry.
+        guard TimeInterval(longestSend) * 2 <= configuration.policy.codeLifetime else {
+            throw ValidationError(
+                "The longest send (\(longestSend) s: the transport's timeout and pacing wait) must be at most half of --code-lifetime (\(Int(configuration.policy.codeLifetime)) s), or codes could arrive expired or with no time left: lower --smtp-timeout or raise --code-lifetime.")
+        }
+        configuration.longestSend = TimeInterval(longestSend)
         configuration.allowPrivateWebhookTargets = try settings.bool("allow-private-webhook-targets", allowPrivateWebhookTargets)
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel

@@ -77,4 +77,26 @@ struct BinaryTests {
             return log.contains("--outbox-lease (20 s) must be longer than the longest send (35 s")
         }
     }
+
+    @Test("a longest send over half the code lifetime is refused at start-up, naming both flags (R-5: a code must not arrive expired)")
+    func sendFitsCodeLifetime() throws {
+        let service = ServiceProcess()
+        defer { try? FileManager.default.removeItem(atPath: service.dataDirectory) }
+        #expect {
+            try service.start(arguments: [
+                "--smtp-url", "smtp://127.0.0.1:25", "--smtp-tls", "none", "--smtp-timeout", "300", "--outbox-lease", "600",
+            ])
+        } throws: { error in
+            guard case ServiceProcess.ServiceError.exited(let log) = error else { return false }
+            return log.contains("The longest send (305 s") && log.contains("at most half of --code-lifetime (600 s)")
+        }
+        // The same send with a lifetime twice as long starts (the rule, not the flags, refused).
+        let fitting = ServiceProcess()
+        defer { try? FileManager.default.removeItem(atPath: fitting.dataDirectory) }
+        try fitting.start(arguments: [
+            "--smtp-url", "smtp://127.0.0.1:25", "--smtp-tls", "none", "--smtp-timeout", "300", "--outbox-lease", "600",
+            "--code-lifetime", "610",
+        ])
+        #expect(fitting.terminate() == 0)
+    }
 }

@@ -31,7 +31,7 @@ struct KannelDeliveryTests {
 struct KannelEndToEndTests {
     /// The binary, configured for Kannel, on a fixed free port (its public URL carries the
     /// delivery-report address Kannel calls back).
-    static func start(_ kannel: KannelServer) async throws -> (ServiceProcess, String) {
+    static func start(_ kannel: KannelServer, _ extra: [String] = []) async throws -> (ServiceProcess, String) {
         let service = ServiceProcess()
         _ = try service.command(["accounts", "put", "acme", "--default-region", "CN"])
         let admin = try service.command(["keys", "create", "--admin"])
@@ -39,7 +39,7 @@ struct KannelEndToEndTests {
         try service.start(port: port, arguments: [
             "--public-url", "http://127.0.0.1:\(port)", "--sms-provider", "kannel", "--sms-url", kannel.sendsmsURL,
             "--sms-username", KannelServer.username, "--sms-password", KannelServer.password, "--sms-from", "12345",
-        ])
+        ] + extra)
         return (service, admin)
     }
 
@@ -104,6 +104,45 @@ struct KannelEndToEndTests {
         try kannel.startSMSC()
         try await waitFor(kannel.received().contains { $0.to == "+8613900139000" && $0.text.contains("/verify/") }, "the queued SMS", seconds: 90)
         #expect(kannel.received().filter { $0.to == "+8613900139000" }.count == 1, "sent once")
+    }
+
+    @Test("a code still queued in Kannel when its validity runs out is dropped by bearerbox, never delivered late (F25)")
+    func validityExpires() async throws {
+        let kannel = try KannelServer()
+        defer { kannel.stop() }
+        try await kannel.start()
+        // A 120 s code goes out with validity=1 (minutes left, rounded down).
+        let (service, admin) = try await Self.start(kannel, ["--code-lifetime", "120"])
+        defer { _ = service.terminate() }
+        try await kannel.stopSMSC()
+
+        let (_, contact) = try await service.request("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Di","phone":"13600136000"}"#)
+        let contactID = try #require(Self.field(contact, ["id"]))
+        let (status, body) = try await service.request(
+            "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: admin, body: #"{"channel":"sms","method":"code"}"#)
+        #expect(status == 202)
+        let id = try #require(Self.field(body, ["id"]))
+        // Kannel accepted it (the service records it as sent) and holds it for the absent SMSC.
+        var delivery: String?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while delivery != "sent", ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            delivery = Self.field(try await service.request("GET", "/v1/accounts/acme/verifications/\(id)", key: admin).1, ["delivery", "status"])
+        }
+        #expect(delivery == "sent", "Kannel's 202")
+        // The outage outlasts the validity (the fault itself, not a synchronization).
+        try await Task.sleep(for: .seconds(62))
+        try kannel.startSMSC()
+        try await waitFor(
+            kannel.accessLog().contains { $0.contains("EXPIRED SMS") && $0.contains("8613600136000") }, "bearerbox dropping it", seconds: 60)
+        // A message sent after the SMSC returned arrives, and the expired one still has not.
+        let (_, other) = try await service.request("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Ed","phone":"13500135000"}"#)
+        let otherID = try #require(Self.field(other, ["id"]))
+        let (accepted, _) = try await service.request(
+            "POST", "/v1/accounts/acme/contacts/\(otherID)/verifications", key: admin, body: #"{"channel":"sms","method":"code"}"#)
+        #expect(accepted == 202)
+        try await waitFor(kannel.received().contains { $0.to == "+8613500135000" }, "the later SMS")
+        #expect(!kannel.received().contains { $0.to == "+8613600136000" }, "the expired code was delivered")
     }
 
     @Test("send-test sends one SMS through the configured gateway and says so")

@@ -229,7 +229,7 @@ struct SMSWorkerFaultTests {
         }
     }
 
-    @Test("a Twilio 200 with an HTML page is not a success: queued as ambiguous twilio_unreadable_response (F18)")
+    @Test("a Twilio 200 with an HTML page is not a success: queued as ambiguous twilio_unreadable_response, named by the body's masked hash (F18)")
     func htmlSuccess() async throws {
         let stub = try await ProviderStub.start()
         defer { stub.stop() }
@@ -242,6 +242,7 @@ struct SMSWorkerFaultTests {
             let message = try await Self.message(app, id)
             #expect(message.status == .queued)
             #expect(message.lastErrorCode == "twilio_unreadable_response")
+            #expect(message.lastErrorMessage?.contains("text/html; charset=utf-8, 72 bytes, body SHA-256 ") == true, "\(message.lastErrorMessage ?? "")")
             #expect(message.providerMessageID == nil)
             #expect(try await Self.status(client, id) == "pending")
             #expect(try Self.requests(stub, to: "+12025550200").map(\.status) == [200])

@@ -264,7 +264,7 @@ struct SMTPDeliveryTests {
         #expect(try server.messages().isEmpty)
     }
 
-    @Test("an untrusted certificate fails closed: nothing sent, retried later with smtp_tls_untrusted")
+    @Test("an untrusted certificate fails closed: nothing sent, retried later with smtp_tls_untrusted, counted for an alert")
     func untrustedCertificate() async throws {
         let server = try await AiosmtpdServer.start()
         defer { server.remove() }
@@ -275,10 +275,11 @@ struct SMTPDeliveryTests {
         #expect(delivery.verification == "pending")
         #expect(delivery.status == "queued")
         #expect(delivery.errorCode == "smtp_tls_untrusted")
+        #expect(delivery.tlsFailures == 1, "counted for an alert")
         #expect(try server.messages().isEmpty)
     }
 
-    @Test("TLS required against a server without STARTTLS fails closed: nothing sent, retried with smtp_starttls_unavailable")
+    @Test("TLS required against a server without STARTTLS fails closed: nothing sent, retried with smtp_starttls_unavailable, counted for an alert")
     func startTLSUnavailable() async throws {
         let sink = try await SMTPSink.start()
         defer { sink.remove() }
@@ -287,6 +288,7 @@ struct SMTPDeliveryTests {
         #expect(delivery.verification == "pending")
         #expect(delivery.status == "queued")
         #expect(delivery.errorCode == "smtp_starttls_unavailable")
+        #expect(delivery.tlsFailures == 1, "counted for an alert")
         #expect(try sink.messages().isEmpty, "no cleartext transaction")
     }
 
@@ -343,6 +345,8 @@ struct SMTPDeliveryTests {
         var attempts: Int?
         var errorCode: String?
         var errorMessage: String?
+        /// `delivery_tls_failures_total{channel="email"}` after the delivery (F12's alert).
+        var tlsFailures: Double = 0
     }
 
     /// The verification's status and its message's delivery state.
@@ -367,7 +371,9 @@ struct SMTPDeliveryTests {
             let contact = try await setUp(client)
             let id = try await start(client, contact: contact)
             try await app.deliver()
-            return try await delivery(client, id)
+            var result = try await delivery(client, id)
+            result.tlsFailures = try await client.metric("delivery_tls_failures_total", #"channel="email""#)
+            return result
         }
     }
 
@@ -381,6 +387,7 @@ struct SMTPDeliveryTests {
         // within the same drain: one attempt, or two that failed the same way.
         #expect((1...2).contains(delivery.attempts ?? 0), "\(delivery.attempts ?? 0) attempts")
         #expect(delivery.errorCode == code, "\(delivery.errorMessage ?? "")")
+        #expect(delivery.tlsFailures == 0, "only a failed secure channel is counted as a TLS failure")
         if let message { #expect(delivery.errorMessage?.contains(message) == true, "\(delivery.errorMessage ?? "")") }
     }
 

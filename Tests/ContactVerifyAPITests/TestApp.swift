@@ -106,6 +106,15 @@ struct Client: Sendable {
         }
     }
 
+    /// The value of a counter or gauge on `/metrics` whose labels include `labels` (for
+    /// example `#"channel="email""#`); 0 before its first increment.
+    func metric(_ name: String, _ labels: String) async throws -> Double {
+        let reply = try await call(.get, "/metrics", key: "")
+        #expect(reply.status == .ok)
+        let line = reply.text.split(separator: "\n").first { $0.hasPrefix("\(name){") && $0.contains(labels) }
+        return line?.split(separator: " ").last.flatMap { Double($0) } ?? 0
+    }
+
     /// Creates an account as admin and returns a key scoped to it.
     func makeAccount(_ id: String, region: String? = nil) async throws -> String {
         let regionJSON = region.map { "\"\($0)\"" } ?? "null"

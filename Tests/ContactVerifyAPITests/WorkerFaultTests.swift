@@ -270,6 +270,45 @@ struct WorkerFaultTests {
         }
     }
 
+    // MARK: F11 / R-5: no send that could end after the code's expiry
+
+    @Test(
+        "a retry is started only if the longest send ends before the code expires: 40 s left is sent, 30 s left is expired (longest send 35 s)",
+        arguments: [(560.0, true), (570.0, false)])
+    func longestSendFitsLifetime(elapsed: Double, sent: Bool) async throws {
+        let failing = try await SMTPSink.start(["-r", "RCPT"])
+        defer { failing.remove() }
+        let transport = try SMTPTransport(SMTP.plain(failing))
+        let app = try await TestApp.make {
+            $0.emailTransport = transport
+            $0.longestSend = 35
+        }
+        defer { app.remove() }
+        try await app.test { client in
+            let contact = try await SMTP.setUp(client)
+            let id = try await SMTP.start(client, contact: contact)
+            try await app.deliver()
+            let queued = try await SMTP.delivery(client, id)
+            #expect(queued.status == "queued")
+            let attempts = try #require(queued.attempts)
+
+            failing.stop()
+            let healthy = try await SMTPSink.start(port: failing.port)
+            defer { healthy.remove() }
+            app.clock.advance(by: elapsed)  // of the code's 600 s
+            try await app.deliver()
+            let delivery = try await SMTP.delivery(client, id)
+            if sent {
+                #expect(try await Self.waitForMessages(healthy, count: 1).count == 1)
+                #expect(delivery.status == "sent")
+                #expect(delivery.attempts == attempts + 1)
+            } else {
+                #expect(try healthy.messages().isEmpty, "started a send that could end after the expiry")
+                #expect(delivery.status == "expired")
+            }
+        }
+    }
+
     // MARK: F8: a 5xx is final
 
     @Test("after a 5xx the contact is not_verified, and a later pass against a healthy server sends nothing")
@@ -305,7 +344,7 @@ struct WorkerFaultTests {
 
     // MARK: F12: a TLS handshake that fails outright
 
-    @Test("smtps:// to a plain SMTP port fails the handshake: transient smtp_tls_failed, nothing sent")
+    @Test("smtps:// to a plain SMTP port fails the handshake: transient smtp_tls_failed, counted for an alert, nothing sent")
     func implicitTLSToPlainPort() async throws {
         let sink = try await SMTPSink.start()
         defer { sink.remove() }
@@ -323,6 +362,7 @@ struct WorkerFaultTests {
         #expect(delivery.verification == "pending")
         #expect(delivery.status == "queued")
         #expect(delivery.errorCode == "smtp_tls_failed", "\(delivery.errorMessage ?? "")")
+        #expect(delivery.tlsFailures == 1, "delivery_tls_failures_total{channel=\"email\"}")
         #expect(try sink.messages().isEmpty, "no cleartext transaction")
     }
 
@@ -330,13 +370,7 @@ struct WorkerFaultTests {
 
     /// `messages_ambiguous_total{channel="email"}` on /metrics (0 before the first increment).
     static func ambiguousCount(_ client: Client) async throws -> Double {
-        let reply = try await client.call(.get, "/metrics", key: "")
-        #expect(reply.status == .ok)
-        let line = reply.text.split(separator: "\n").first {
-            $0.hasPrefix("messages_ambiguous_total{") && $0.contains(#"channel="email""#)
-        }
-        guard let line, let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { return 0 }
-        return value
+        try await client.metric("messages_ambiguous_total", #"channel="email""#)
     }
 
     /// Polls `sink` until it has dumped `count` transactions (10 s at most).

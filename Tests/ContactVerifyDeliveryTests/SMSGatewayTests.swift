@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import Crypto
 import Foundation
 import Synchronization
 import Testing
@@ -70,6 +71,19 @@ struct KannelGatewayTests {
             request.url
                 == "http://kannel:13013/cgi-bin/sendsms?username=cv&password=p%40ss%20w&from=Acme&to=%2B8613800138000"
                 + "&text=%E6%82%A8%E7%9A%84%E9%AA%8C%E8%AF%81%E7%A0%81%20012345&charset=UTF-8&coding=2")
+    }
+
+    @Test("validity is the code's remaining lifetime in whole minutes, rounded down, at least 1; none without a time to live (F25)")
+    func validity() throws {
+        func url(_ ttl: Duration?) throws -> String {
+            var message = SMSFixtures.message("Your code is 012345.")
+            message.timeToLive = ttl
+            return try gateway.request(for: message).url
+        }
+        #expect(try url(.seconds(600)).hasSuffix("&charset=UTF-8&validity=10"))
+        #expect(try url(.milliseconds(599_900)).hasSuffix("&charset=UTF-8&validity=9"), "never longer than the code lives")
+        #expect(try url(.seconds(30)).hasSuffix("&charset=UTF-8&validity=1"))
+        #expect(try !url(nil).contains("validity"))
     }
 
     @Test("GSM extension characters such as € do not need UCS-2")
@@ -207,6 +221,25 @@ struct TwilioGatewayTests {
         #expect(error?.code == "twilio_20500")
         #expect(gateway.interpret(SMSFixtures.response(503, "")).error == DeliveryError(
             kind: .ambiguous, code: "twilio_http_503", message: "Twilio answered HTTP 503: no error message"))
+    }
+
+    @Test("an unreadable 2xx is named by its type, length and a SHA-256 with digits masked: no code can be read back, and another page hashes differently (F18)")
+    func unreadableBodyHash() throws {
+        func error(_ body: String) throws -> DeliveryError {
+            try #require(gateway.interpret(
+                SMSFixtures.response(200, body, headers: [HTTPHeader("Content-Type", "text/html")])).error)
+        }
+        let page = "<html><p>Your verification code is 012345</p></html>"
+        let first = try error(page)
+        #expect(first.kind == .ambiguous)
+        #expect(first.code == "twilio_unreadable_response")
+        let masked = Array(page.utf8).map { (48...57).contains($0) ? UInt8(48) : $0 }
+        let hex = SHA256.hash(data: masked).prefix(8).map { String(format: "%02x", $0) }.joined()
+        #expect(first.message.contains("text/html, \(page.utf8.count) bytes, body SHA-256 \(hex)"), "\(first.message)")
+        #expect(!first.message.contains("012345"))
+        // The same page with another code cannot be told apart; another page can.
+        #expect(try error(page.replacingOccurrences(of: "012345", with: "987654")).message == first.message)
+        #expect(try error("<html><p>Maintenance until 012345</p></html>").message != first.message)
     }
 }
 

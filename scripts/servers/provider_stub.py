@@ -314,7 +314,7 @@ class Handler(BaseHTTPRequestHandler):
         entry["fields"] = fields
         values = single_fields(fields, problems)
         check_fields(values, ["username", "password", "to", "text"],
-                     ["from", "charset", "coding", "smsc", "dlr-mask", "dlr-url"], problems)
+                     ["from", "charset", "coding", "smsc", "validity", "dlr-mask", "dlr-url"], problems)
         if values.get("username") != self.stub.args.kannel_username or values.get("password") != self.stub.args.kannel_password:
             return (403, "text/plain", "Authorization failed for sendsms", [])
         to = values.get("to", "")
@@ -324,6 +324,9 @@ class Handler(BaseHTTPRequestHandler):
             problems.append("to is not E.164")
         if values.get("charset") != "UTF-8":
             problems.append("charset must be UTF-8")
+        validity = values.get("validity")
+        if validity is not None and not (validity.isdigit() and int(validity) >= 1):
+            problems.append("validity must be a whole number of minutes, at least 1")
         coding = values.get("coding")
         if coding not in (None, "2"):
             problems.append("coding must be absent or 2")

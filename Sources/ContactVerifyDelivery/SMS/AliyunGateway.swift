@@ -137,7 +137,7 @@ public struct AliyunGateway: SMSGateway {
         let object = JSONResponse.object(response.body)
         guard let code = JSONResponse.string(object, "Code") else {
             let code = "aliyun_http_\(response.status)"
-            let message = "Alibaba Cloud answered HTTP \(response.status) without a readable Code"
+            let message = "Alibaba Cloud answered HTTP \(response.status) without a readable Code (\(response.unreadableBodyDescription))"
             return switch response.status {
             case 429: .failure(DeliveryError(kind: .transient, code: code, message: message))
             case 200..<300, 500..<600: .failure(DeliveryError(kind: .ambiguous, code: code, message: message))

@@ -4,11 +4,14 @@ import Foundation
 /// Kannel's smsbox `sendsms` interface (protocols.md c1).
 ///
 /// Request: `GET <sendsms URL>?username=…&password=…[&from=…]&to=<E.164>&text=…&charset=UTF-8`
-/// `[&coding=2][&smsc=…][&dlr-mask=31&dlr-url=…]`, every value RFC 3986 percent-encoded.
+/// `[&coding=2][&smsc=…][&validity=<minutes>][&dlr-mask=31&dlr-url=…]`, every value RFC 3986 percent-encoded.
 /// `coding=2` (UCS-2) is added when the text has a character outside the GSM 7-bit alphabet;
 /// `charset=UTF-8` is always sent, so Kannel converts the UTF-8 text itself. `dlr-mask` and
 /// `dlr-url` (the message's delivery-report URL plus `status=%d`, which Kannel fills with
-/// the DLR value) are sent only when the message has a delivery-report URL.
+/// the DLR value) are sent only when the message has a delivery-report URL. `validity` (whole
+/// minutes of the code's remaining lifetime, rounded down, at least 1) is sent when the message
+/// has a time to live: bearerbox drops a message still queued after it ("EXPIRED SMS") instead
+/// of delivering an expired code once the SMSC returns, and passes it on to the SMSC (F25).
 ///
 /// Answers (Kannel replies with one line of text):
 ///
@@ -66,6 +69,9 @@ public struct KannelGateway: SMSGateway {
         fields.append(("charset", "UTF-8"))
         if !GSM7.canEncode(text) { fields.append(("coding", "2")) }
         if let smsc { fields.append(("smsc", smsc)) }
+        if let ttl = message.timeToLive {
+            fields.append(("validity", String(max(1, ttl.components.seconds / 60))))
+        }
         if let report = message.deliveryReportURL {
             fields.append(("dlr-mask", String(dlrMask)))
             fields.append(("dlr-url", report + (report.contains("?") ? "&" : "?") + "status=%d"))

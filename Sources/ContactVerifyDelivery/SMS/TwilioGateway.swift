@@ -91,11 +91,10 @@ public struct TwilioGateway: SMSGateway {
             // Twilio's resource always has a sid: a 2xx without one (a proxy's or a portal's
             // HTML page, cut-off JSON) may or may not come from Twilio.
             guard let sid = JSONResponse.string(object, "sid"), !sid.isEmpty else {
-                let type = response.header("Content-Type").map { String($0.prefix(60)) } ?? "no content type"
                 return .failure(
                     DeliveryError(
                         kind: .ambiguous, code: "twilio_unreadable_response",
-                        message: "Twilio answered HTTP \(response.status) without a readable message resource (\(type), \(response.body.count) bytes)"))
+                        message: "Twilio answered HTTP \(response.status) without a readable message resource (\(response.unreadableBodyDescription))"))
             }
             return .success(DeliveryReceipt(providerMessageID: sid, detail: "Twilio status \(status ?? "unknown")"))
         }

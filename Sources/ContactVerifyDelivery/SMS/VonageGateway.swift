@@ -82,13 +82,13 @@ public struct VonageGateway: SMSGateway {
         else {
             return .failure(
                 DeliveryError(
-                    kind: .ambiguous, code: "vonage_unreadable_response", message: "Vonage answered HTTP 200 without a readable messages list"))
+                    kind: .ambiguous, code: "vonage_unreadable_response", message: "Vonage answered HTTP 200 without a readable messages list (\(response.unreadableBodyDescription))"))
         }
         var parts: [(status: String, id: String?, errorText: String?)] = []
         for entry in entries {
             guard case .object(let part) = entry, let status = JSONResponse.string(part, "status") else {
                 return .failure(
-                    DeliveryError(kind: .ambiguous, code: "vonage_unreadable_response", message: "a Vonage message part has no status"))
+                    DeliveryError(kind: .ambiguous, code: "vonage_unreadable_response", message: "a Vonage message part has no status (\(response.unreadableBodyDescription))"))
             }
             parts.append((status, JSONResponse.string(part, "message-id"), JSONResponse.string(part, "error-text")))
         }

@@ -16,11 +16,15 @@ public struct OutboundMessage: Sendable {
     /// under the public URL); gateways append their own query parameters. `nil` when reports
     /// are not wanted.
     public var deliveryReportURL: String?
+    /// How long the message is worth delivering: its secret's remaining lifetime when it was
+    /// rendered. A gateway that can hand a validity period to the network does (Kannel's
+    /// `validity`), so a queue downstream does not deliver a code after it expired (F25).
+    public var timeToLive: Duration?
 
     /// Creates an outbound message.
     public init(
         id: String, channel: VerificationChannel, to: String, email: RenderedEmail? = nil, smsText: String? = nil,
-        deliveryReportURL: String? = nil
+        deliveryReportURL: String? = nil, timeToLive: Duration? = nil
     ) {
         self.id = id
         self.channel = channel
@@ -28,6 +32,7 @@ public struct OutboundMessage: Sendable {
         self.email = email
         self.smsText = smsText
         self.deliveryReportURL = deliveryReportURL
+        self.timeToLive = timeToLive
     }
 }
 
@@ -70,14 +75,22 @@ public struct DeliveryError: Error, Sendable, Equatable, CustomStringConvertible
     /// `Retry-After`), as opposed to a wait for this one message or recipient:
     /// ``PacedTransport`` then holds back every message for that long.
     public var pausesProvider = false
+    /// Set when a secure channel could not be set up (STARTTLS not offered, a failed
+    /// handshake, an untrusted certificate): the send failed closed, and the worker counts it
+    /// on `delivery_tls_failures_total` for an alert (security.md F12).
+    public var isTLSFailure = false
 
     /// Creates a delivery error.
-    public init(kind: Kind, code: String, message: String, retryAfter: Duration? = nil, pausesProvider: Bool = false) {
+    public init(
+        kind: Kind, code: String, message: String, retryAfter: Duration? = nil, pausesProvider: Bool = false,
+        isTLSFailure: Bool = false
+    ) {
         self.kind = kind
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
         self.pausesProvider = pausesProvider
+        self.isTLSFailure = isTLSFailure
     }
 
     /// `kind code: message`.

@@ -171,14 +171,15 @@ public final class SMTPTransport: MessageTransport {
             // Fail closed but keep trying (security.md F12): never a cleartext downgrade.
             return DeliveryError(
                 kind: .transient, code: "smtp_starttls_unavailable",
-                message: message("TLS is required but the server does not offer STARTTLS: \(curlMessage)"))
+                message: message("TLS is required but the server does not offer STARTTLS: \(curlMessage)"), isTLSFailure: true)
         case CURLE_LOGIN_DENIED:
             if (400..<500).contains(responseCode) {
                 return DeliveryError(kind: .transient, code: "smtp_\(responseCode)", message: explanation)
             }
             return DeliveryError(kind: .permanent, code: "smtp_auth_failed", message: "authentication failed: " + explanation)
         case CURLE_PEER_FAILED_VERIFICATION:
-            return DeliveryError(kind: .transient, code: "smtp_tls_untrusted", message: message("the server's certificate is not trusted: \(curlMessage)"))
+            return DeliveryError(kind: .transient, code: "smtp_tls_untrusted", message: message("the server's certificate is not trusted: \(curlMessage)"),
+                isTLSFailure: true)
         case CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CRL_BADFILE:
             return DeliveryError(kind: .permanent, code: "smtp_tls_config", message: message(curlMessage))
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN, CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION:
@@ -203,7 +204,7 @@ public final class SMTPTransport: MessageTransport {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_PROXY:
             return DeliveryError(kind: .transient, code: "smtp_connect_failed", message: message(curlMessage))
         case CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CIPHER:
-            return DeliveryError(kind: .transient, code: "smtp_tls_failed", message: message(curlMessage))
+            return DeliveryError(kind: .transient, code: "smtp_tls_failed", message: message(curlMessage), isTLSFailure: true)
         case CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR:
             return DeliveryError(kind: .transient, code: "smtp_connection_lost", message: message(curlMessage))
         default:

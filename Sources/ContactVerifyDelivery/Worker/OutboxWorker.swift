@@ -25,7 +25,8 @@ public struct Transports: Sendable {
 ///
 /// Transient and ambiguous failures are retried with full-jitter backoff until the secret
 /// expires; permanent ones fail the verification at once with the reason visible. A message
-/// is never sent after its secret expired. Messages a crash left `sending` are claimed again
+/// is never sent after its secret expired, nor started when its longest send
+/// (`sendAllowance`) would end after that. Messages a crash left `sending` are claimed again
 /// when their lease runs out (at-least-once; the duplicate carries the same secret).
 public final class OutboxWorker: Service, Sendable {
     private let store: any VerificationStore
@@ -38,6 +39,7 @@ public final class OutboxWorker: Service, Sendable {
     private let retry: RetrySchedule
     private let batchSize: Int
     private let lease: TimeInterval
+    private let sendAllowance: TimeInterval
     private let logger: Logger
     private let metrics: any MetricsFactory
     private let wake = WakeSignal()
@@ -50,7 +52,7 @@ public final class OutboxWorker: Service, Sendable {
         store: any VerificationStore, secrets: VerificationSecrets, transports: Transports, templates: TemplateLibrary,
         clock: any WallClock, publicURL: String, reports: DeliveryReportReference? = nil, retry: RetrySchedule = RetrySchedule(),
         batchSize: Int = 64,
-        lease: TimeInterval = 60, logger: Logger, metrics: any MetricsFactory
+        lease: TimeInterval = 60, sendAllowance: TimeInterval = 0, logger: Logger, metrics: any MetricsFactory
     ) {
         self.store = store
         self.secrets = secrets
@@ -62,6 +64,7 @@ public final class OutboxWorker: Service, Sendable {
         self.retry = retry
         self.batchSize = batchSize
         self.lease = lease
+        self.sendAllowance = sendAllowance
         self.logger = logger
         self.metrics = metrics
     }
@@ -189,7 +192,7 @@ public final class OutboxWorker: Service, Sendable {
         log[metadataKey: "verification.id"] = .string(verification.id)
         log[metadataKey: "to"] = .string(MIMEMessage.maskedAddress(verification.address, channel: verification.channel))
         let now = clock.now()
-        if verification.status != .pending || now >= message.expiresAt {
+        if verification.status != .pending || !canStartSend(message, at: now) {
             await record(message, outcome: verification.status == .pending ? "expired" : "canceled", log: log) { m, _, _ in
                 m.status = verification.status == .pending ? .expired : .canceled
             }
@@ -227,10 +230,21 @@ public final class OutboxWorker: Service, Sendable {
         }
     }
 
+    /// Whether a send started at `instant` ends before the message's secret runs out, however
+    /// slow it is (`sendAllowance`, the longest send): a code never arrives already expired.
+    private func canStartSend(_ message: OutboxMessage, at instant: Date) -> Bool {
+        instant.addingTimeInterval(sendAllowance) < message.expiresAt
+    }
+
     private func recordFailure(_ error: DeliveryError, message: OutboxMessage, log: Logger) async {
         let now = clock.now()
         if error.kind == .ambiguous {
             Counter(label: "messages_ambiguous_total", dimensions: [("channel", message.channel.rawValue)], factory: metrics).increment()
+        }
+        if error.isTLSFailure {
+            // Failed closed (no cleartext fallback); every message waits until TLS works again.
+            Counter(label: "delivery_tls_failures_total", dimensions: [("channel", message.channel.rawValue)], factory: metrics).increment()
+            log.error("No secure channel to the server: the message waits", metadata: ["error.code": .string(error.code)])
         }
         if error.kind == .permanent {
             log.notice("Message failed permanently", metadata: ["error.code": .string(error.code)])
@@ -248,8 +262,10 @@ public final class OutboxWorker: Service, Sendable {
             delay = max(delay, Double(seconds) + Double(attoseconds) / 1e18)
         }
         let next = now.addingTimeInterval(delay)
-        let expires = next >= message.expiresAt
-        log.info("Message delivery will be retried", metadata: ["error.code": .string(error.code), "retry.in": .stringConvertible(Int(delay))])
+        let expires = !canStartSend(message, at: next)
+        log.info(
+            "Message delivery will be retried",
+            metadata: ["error.code": .string(error.code), "error.message": .string(error.message), "retry.in": .stringConvertible(Int(delay))])
         await record(message, outcome: expires ? "expired" : "retry", log: log) { m, _, _ in
             m.status = expires ? .expired : .queued
             m.nextAttemptAt = expires ? m.expiresAt : next
@@ -280,7 +296,8 @@ public final class OutboxWorker: Service, Sendable {
     private func render(_ item: ClaimedMessage) throws -> OutboundMessage {
         let v = item.verification
         let secret = secrets.secret(for: v)
-        let minutes = max(1, Int((v.expiresAt.timeIntervalSince(clock.now()) / 60).rounded(.up)))
+        let remaining = v.expiresAt.timeIntervalSince(clock.now())
+        let minutes = max(1, Int((remaining / 60).rounded(.up)))
         let masked = MIMEMessage.maskedAddress(v.address, channel: v.channel)
         let context = MessageContext(
             accountName: item.accountName, contactName: item.contactName ?? "", code: v.method == .code ? secret : nil,
@@ -292,7 +309,8 @@ public final class OutboxWorker: Service, Sendable {
         case .sms:
             return OutboundMessage(
                 id: item.message.id, channel: .sms, to: v.address, smsText: try templates.sms(v.method, locale: locale, context: context),
-                deliveryReportURL: reports.map { "\(publicURL)/v1/delivery-reports/\($0.make(messageID: item.message.id))" })
+                deliveryReportURL: reports.map { "\(publicURL)/v1/delivery-reports/\($0.make(messageID: item.message.id))" },
+                timeToLive: .milliseconds(Int64(max(0, remaining) * 1000)))
         }
     }
 }
