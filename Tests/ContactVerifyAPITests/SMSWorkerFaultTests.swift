@@ -54,6 +54,16 @@ struct SMSWorkerFaultTests {
         return records
     }
 
+    /// What reached the handsets, per outbox message id: the stub's 2xx answers to each
+    /// verification's number (these tests give every verification its own number).
+    static func copies(_ app: TestApp, _ stub: ProviderStub, _ verifications: [(String, String)]) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for (id, phone) in verifications {
+            counts[try await message(app, id).id] = try requests(stub, to: phone).filter { (200..<300).contains($0.status) }.count
+        }
+        return counts
+    }
+
     /// The code in an SMS text.
     static func code(in text: String) throws -> String {
         String(try #require(text.firstMatch(of: /\b(\d{4,10})\b/), "no code in the SMS").1)
@@ -117,6 +127,9 @@ struct SMSWorkerFaultTests {
 
             // The second pass tried nothing else: the failed message is not retried.
             #expect(try await Self.message(app, invalid).attempts == 1)
+            let numbers = Array(zip(goodIDs, good)) + [(invalid, "+12025550001"), (limited, "+12025550429")]
+            try await Invariants.check(
+                app, client, accepted: numbers.map(\.0), copies: try await Self.copies(app, stub, numbers), settled: false)
         }
     }
 
@@ -226,6 +239,9 @@ struct SMSWorkerFaultTests {
             #expect(codes.count == 1, "the duplicate carries the same code")
             let code = try #require(codes.first)
             #expect(try await client.check("acme", verification: id, code: code).string("status") == "approved")
+            try await Invariants.check(
+                app, client, accepted: [id], copies: try await Self.copies(app, stub, [(id, "+12025550408")]),
+                ambiguous: [first.id: 1], settled: true)
         }
     }
 
@@ -248,6 +264,9 @@ struct SMSWorkerFaultTests {
             #expect(try Self.requests(stub, to: "+12025550200").map(\.status) == [200])
             let metrics = try await client.call(.get, "/metrics", key: "").text
             #expect(metrics.contains(#"messages_ambiguous_total{channel="sms"} 1"#), "\(metrics)")
+            try await Invariants.check(
+                app, client, accepted: [id], copies: try await Self.copies(app, stub, [(id, "+12025550200")]),
+                ambiguous: [message.id: 1], settled: false)
         }
     }
 
@@ -274,6 +293,9 @@ struct SMSWorkerFaultTests {
             let requests = try Self.requests(stub, to: "+12025550104")
             #expect(requests.count == 2)
             #expect(Set(requests.compactMap { $0.field("StatusCallback") }).count == 1, "both requests are for the same message")
+            try await Invariants.check(
+                app, client, accepted: [id], copies: try await Self.copies(app, stub, [(id, "+12025550104")]),
+                ambiguous: [first.id: 1], settled: true)
         }
     }
 }

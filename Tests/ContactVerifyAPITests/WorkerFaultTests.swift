@@ -62,6 +62,9 @@ struct WorkerFaultTests {
             let code = try #require(codes.first)
             let checked = try await client.check("acme", verification: id, code: code)
             #expect(checked.status == .ok && checked.string("status") == "approved", "\(checked.text)")
+            let message = try #require(try await app.built.store.latestMessage(verificationID: id))
+            try await Invariants.check(
+                app, client, accepted: [id], copies: Invariants.copies(of: copies), ambiguous: [message.id: 1], settled: true)
         }
     }
 
@@ -114,6 +117,8 @@ struct WorkerFaultTests {
             #expect(mails.count == 1)
             let mail = try #require(mails.first)
             #expect(try await client.check("acme", verification: newID, code: mail.code()).string("status") == "approved")
+            try await Invariants.check(
+                app, client, accepted: [id, newID], copies: Invariants.copies(of: try failing.messages() + mails), settled: true)
         }
     }
 
@@ -339,6 +344,8 @@ struct WorkerFaultTests {
             let after = try await SMTP.delivery(client, id)
             #expect(after.status == "failed")
             #expect(after.attempts == 1)
+            try await Invariants.check(
+                app, client, accepted: [id], copies: Invariants.copies(of: try rejecting.messages() + healthy.messages()), settled: true)
         }
     }
 
