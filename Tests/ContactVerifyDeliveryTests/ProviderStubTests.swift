@@ -31,10 +31,10 @@ struct ProviderStubTests {
 
     // MARK: Twilio
 
-    static func twilio(_ stub: ProviderStub, password: String = ProviderStub.twilioToken) -> TwilioGateway {
+    static func twilio(_ stub: ProviderStub, password: String = ProviderStub.twilioToken, timeout: Duration = .seconds(10)) -> TwilioGateway {
         TwilioGateway(
             baseURL: stub.baseURL, accountSID: ProviderStub.twilioSID, username: ProviderStub.twilioSID, password: password,
-            sender: .from("+15005550006"))
+            sender: .from("+15005550006"), timeout: timeout)
     }
 
     @Test("Twilio: a message is one exact form POST, and the sid comes back as the provider id")
@@ -87,6 +87,40 @@ struct ProviderStubTests {
             #expect(!auth.message.contains("wrong-token"))
             _ = try Self.expectClean(stub, count: cases.count + 1)
         }
+    }
+
+    @Test("Twilio with --hold-file: requests are logged as held while the file exists and get no answer until it is removed; then the held 201 arrives and later requests are answered at once")
+    func twilioHeld() async throws {
+        let hold = FileManager.default.temporaryDirectory.appendingPathComponent("cv-hold-\(UUID().uuidString)").path
+        #expect(FileManager.default.createFile(atPath: hold, contents: nil))
+        defer { try? FileManager.default.removeItem(atPath: hold) }
+        let stub = try await ProviderStub.start(arguments: ["--hold-file", hold])
+        defer { stub.stop() }
+        let client = CurlHTTPClient()
+        let patient = SMSTransport(gateway: Self.twilio(stub, timeout: .seconds(30)), client: client)
+        let waiting = Task { await Self.deliver(patient, SMSFixtures.message(to: "+15005550100", id: "msg_held")) }
+        // The request is in the log while its answer waits.
+        let first = try await stub.waitForRequests("the held request") { $0.count == 1 }
+        #expect(first.map(\.held) == [true])
+        #expect(first.map(\.status) == [201])
+
+        // A second one, with a 1 s timeout, hears nothing: the provider has it, the sender does not know.
+        let impatient = SMSTransport(gateway: Self.twilio(stub, timeout: .seconds(1)), client: client)
+        let unanswered = try #require(await Self.deliver(impatient, SMSFixtures.message(to: "+15005550101", id: "msg_timeout")).error)
+        #expect(unanswered.kind == .ambiguous)
+        #expect(unanswered.code == "http_ambiguous")
+
+        // Released: the first sender gets the very 201 the log recorded.
+        try FileManager.default.removeItem(atPath: hold)
+        let receipt = try await waiting.value.get()
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(first[0].answer.utf8)) as? [String: Any])
+        #expect(receipt.providerMessageID == answer["sid"] as? String)
+
+        // Without the file, answers go at once (the timed-out sender's held thread did not hurt the stub).
+        _ = try await Self.deliver(impatient, SMSFixtures.message(to: "+15005550102", id: "msg_after")).get()
+        let records = try Self.expectClean(stub, count: 3)
+        #expect(records.map(\.held) == [true, true, false])
+        #expect(records.map { $0.field("To") } == ["+15005550100", "+15005550101", "+15005550102"])
     }
 
     // MARK: Vonage

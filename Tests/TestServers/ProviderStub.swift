@@ -86,11 +86,29 @@ public final class ProviderStub: @unchecked Sendable {
         public var problems: [String]
         public var status: Int
         public var answer: String
+        /// Whether the answer was held (the stub's `--hold-file` existed when it arrived).
+        public var held: Bool
 
         /// The value of the first field called `name` (form body or query), if any.
         public func field(_ name: String) -> String? { fields.first { $0.0 == name }?.1 }
         /// The names of the fields, in order.
         public var fieldNames: [String] { fields.map(\.0) }
+    }
+
+    /// Polls the log every 20 ms until `condition` holds for the requests received so far and
+    /// returns them; throws once `seconds` pass without it (`what` names the wait).
+    public func waitForRequests(
+        _ what: String, seconds: Double = 20, until condition: ([Record]) -> Bool
+    ) async throws -> [Record] {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while true {
+            let records = try requests()
+            if condition(records) { return records }
+            guard ContinuousClock.now < deadline else {
+                throw TestServerError("timed out after \(seconds) s waiting for \(what); the stub saw \(records.count) requests")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Every request received so far, in order.
@@ -105,7 +123,8 @@ public final class ProviderStub: @unchecked Sendable {
                 provider: object["provider"] as? String, method: object["method"] as? String ?? "", path: object["path"] as? String ?? "",
                 query: object["query"] as? String ?? "", headers: object["headers"] as? [String: String] ?? [:],
                 body: object["body"] as? String ?? "", fields: fields, problems: object["problems"] as? [String] ?? [],
-                status: object["status"] as? Int ?? 0, answer: object["answer"] as? String ?? "")
+                status: object["status"] as? Int ?? 0, answer: object["answer"] as? String ?? "",
+                held: object["held"] as? Bool ?? false)
         }
     }
 }

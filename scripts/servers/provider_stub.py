@@ -44,6 +44,12 @@ the provider's 5xx instead (Twilio 500/20500, Kannel 500, Vonage and Alibaba Clo
 500), chosen by a random generator seeded with --seed (default 1); such records carry
 "injected": true. For load tests (scripts/ramp).
 
+--hold-file PATH holds answers (F3: the provider has accepted a message, the sender has not
+heard so yet): a request that arrives while PATH exists is checked, answered and logged as
+usual, with "held": true, and its answer is then sent only once PATH is gone (checked every
+20 ms). The record is in the log before the hold, so a test sees every held request; a
+sender that died meanwhile just misses its answer. Without the file, answers go at once.
+
 Every request is appended to the JSONL log (given with --log) before it is answered, so a
 test that got its answer can read the record: {"provider", "method", "path", "query",
 "headers" (lower-case names), "body", "fields" ([name, value] pairs as decoded), "problems",
@@ -59,6 +65,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import os
 import random
 import re
 import socket
@@ -196,6 +203,15 @@ class Stub:
             self.seen_once.add(key)
             return True
 
+    def holding(self):
+        """Whether answers are held now: --hold-file is set and the file exists."""
+        return self.args.hold_file is not None and os.path.exists(self.args.hold_file)
+
+    def wait_for_release(self):
+        """Returns once the hold file is gone."""
+        while self.holding():
+            time.sleep(0.02)
+
     def record(self, entry):
         with self.lock:
             self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -230,6 +246,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self, method):
         problems = []
+        held = self.stub.holding()
         length = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding"):
             problems.append("chunked request bodies are not expected")
@@ -278,13 +295,25 @@ class Handler(BaseHTTPRequestHandler):
         entry["answer"] = text
         if action:
             entry["action"] = action
+        if held:
+            entry["held"] = True
         self.stub.record(entry)
         payload = text.encode("utf-8")
+        if held:
+            self.stub.wait_for_release()
+            try:
+                self.send_answer(status, content_type, headers, payload)
+            except OSError:  # the sender is gone (killed while it waited): its answer is lost
+                self.close_connection = True
+            return
         if action == "slow":
             time.sleep(self.stub.args.slow_seconds)
         if action == "reset":
             self.send_half_and_reset(status, content_type, headers, payload)
             return
+        self.send_answer(status, content_type, headers, payload)
+
+    def send_answer(self, status, content_type, headers, payload):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in headers:
@@ -593,6 +622,7 @@ def main():
                         help="answer this share (0-100) of otherwise successful requests with a 5xx")
     parser.add_argument("--seed", type=int, default=1, help="seed of the --fail-percent choice")
     parser.add_argument("--slow-seconds", type=float, default=3.0, help="the wait of the slow magic number")
+    parser.add_argument("--hold-file", help="while this file exists, requests are logged, then their answers wait for its removal")
     args = parser.parse_args()
     # A parent's blocked signals are inherited (the Swift test runner blocks some): let
     # SIGTERM and SIGINT stop the stub.
