@@ -47,16 +47,9 @@ struct PacedTransportTests {
         let provider = CountingTransport(failure: DeliveryError(
             kind: .transient, code: "http_429", message: "slow down", retryAfter: .seconds(30), pausesProvider: true))
         let paced = PacedTransport(provider, ratePerSecond: nil)
-        let message = OutboundMessage(id: "msg_1", channel: .sms, to: "+8613800138000", smsText: "hi")
-        await #expect(throws: DeliveryError.self) { try await paced.deliver(message) }
-        do {
-            _ = try await paced.deliver(message)
-            Issue.record("the second message went through during the pause")
-        } catch {
-            #expect(error.code == "rate_limited")
-            #expect(error.kind == .transient)
-            #expect(error.retryAfter.map { $0 > .seconds(29) && $0 <= .seconds(30) } == true)
-        }
+        let start = ContinuousClock.now
+        await #expect(throws: DeliveryError.self) { try await paced.deliver(Self.message) }
+        await Self.expectRefusal(paced, restOf: .seconds(30), since: start)
         #expect(provider.calls == 1, "no attempt reached the provider during the pause")
     }
 
@@ -66,17 +59,23 @@ struct PacedTransportTests {
         kind: .transient, code: "twilio_20429", message: "Too Many Requests", retryAfter: .seconds(30), pausesProvider: true)
     static let message = OutboundMessage(id: "msg_1", channel: .sms, to: "+8613800138000", smsText: "hi")
 
-    /// Delivers `message`; returns the `rate_limited` refusal's retryAfter, or records an issue.
-    static func refusal(_ paced: PacedTransport, sourceLocation: SourceLocation = #_sourceLocation) async -> Duration? {
+    /// Delivers `message` and expects a `rate_limited` refusal whose retryAfter is the rest of a
+    /// `pause` that began at or after `start`: at most `pause`, and at least `pause` less the time
+    /// gone by since `start` (a loaded machine may take seconds between two lines).
+    static func expectRefusal(
+        _ paced: PacedTransport, restOf pause: Duration, since start: ContinuousClock.Instant,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
         do {
             _ = try await paced.deliver(message)
             Issue.record("a message went through during the provider's pause", sourceLocation: sourceLocation)
         } catch {
+            let elapsed = ContinuousClock.now - start
             #expect(error.code == "rate_limited", sourceLocation: sourceLocation)
             #expect(error.kind == .transient, sourceLocation: sourceLocation)
-            return error.retryAfter
+            let wait = error.retryAfter ?? .zero
+            #expect(wait > pause - elapsed && wait <= pause, "retryAfter \(wait), \(elapsed) after the pause began", sourceLocation: sourceLocation)
         }
-        return nil
     }
 
     @Test("a pause another instance recorded refuses sends as rate_limited with the rest of the pause as retryAfter, without calling the provider; another provider's pause does not")
@@ -87,8 +86,8 @@ struct PacedTransportTests {
         let provider = CountingTransport(failure: nil)
         let paced = PacedTransport(
             provider, ratePerSecond: nil, sharedPause: SharedProviderPause(provider: "twilio", store: store, clock: clock))
-        let wait = await Self.refusal(paced)
-        #expect(wait.map { $0 > .seconds(29) && $0 <= .seconds(30) } == true, "\(String(describing: wait))")
+        // The wall clock stands still: the pause has 30 s left when it is read, during the send.
+        await Self.expectRefusal(paced, restOf: .seconds(30), since: .now)
         #expect(provider.calls == 0, "no attempt reached the provider during the pause")
 
         let other = PacedTransport(
@@ -112,8 +111,7 @@ struct PacedTransportTests {
             #expect(error.code == "twilio_20429", "the provider's own error goes to the outbox")
         }
         #expect(store.pause("twilio") == clock.now().addingTimeInterval(30))
-        let wait = await Self.refusal(b)
-        #expect(wait.map { $0 > .seconds(29) && $0 <= .seconds(30) } == true, "\(String(describing: wait))")
+        await Self.expectRefusal(b, restOf: .seconds(30), since: .now)
         #expect(providerB.calls == 0)
         #expect(providerA.calls == 1)
     }
@@ -168,11 +166,11 @@ struct PacedTransportTests {
         #expect(store.reads == 1)
 
         provider.fail(with: Self.limited)
+        let failed = ContinuousClock.now
         await #expect(throws: DeliveryError.self) { try await paced.deliver(Self.message) }
         #expect(store.pause("twilio") == nil, "the write failed")
         provider.fail(with: nil)
-        let wait = await Self.refusal(paced)
-        #expect(wait.map { $0 > .seconds(29) && $0 <= .seconds(30) } == true, "\(String(describing: wait))")
+        await Self.expectRefusal(paced, restOf: .seconds(30), since: failed)
         #expect(provider.calls == 2, "the local pause held the third message back")
         #expect(store.reads == 3, "the store was still asked before each send")
     }
