@@ -45,10 +45,16 @@ public func buildApplication(
     let secrets = VerificationSecrets(secret: secret, codeDigits: configuration.policy.codeDigits)
     let files = FileTransport(
         directory: configuration.outboxDirectory, fromName: configuration.mailFromName, fromAddress: configuration.mailFromAddress)
+    // A provider's pause holds on every instance of the store (F15); the rate is this instance's.
+    let paced = { (transport: any MessageTransport, rate: Double?) in
+        PacedTransport(
+            transport, ratePerSecond: rate,
+            sharedPause: SharedProviderPause(provider: transport.providerName, store: store, logger: logger))
+    }
     let worker = OutboxWorker(
         store: store, secrets: secrets, transports: Transports(
-            email: PacedTransport(configuration.emailTransport ?? files, ratePerSecond: configuration.emailRatePerSecond),
-            sms: PacedTransport(configuration.smsTransport ?? files, ratePerSecond: configuration.smsRatePerSecond)), templates: templates, clock: clock,
+            email: paced(configuration.emailTransport ?? files, configuration.emailRatePerSecond),
+            sms: paced(configuration.smsTransport ?? files, configuration.smsRatePerSecond)), templates: templates, clock: clock,
         publicURL: configuration.effectivePublicURL, reports: reports, lease: configuration.outboxLease,
         sendAllowance: configuration.longestSend, logger: logger,
         metrics: metricsFactory)

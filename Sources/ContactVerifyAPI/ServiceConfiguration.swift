@@ -40,8 +40,10 @@ public struct ServiceConfiguration: Sendable {
     public var smsTransport: (any MessageTransport)?
     /// The HTTP client of event callbacks; `nil` makes a libcurl one.
     public var httpClient: (any HTTPClient)?
-    /// Messages per second this instance sends by email and by SMS (`nil`: unlimited). Either
-    /// way a provider's `429`/`503` `Retry-After` pauses its transport (``PacedTransport``).
+    /// Messages per second this instance sends by email and by SMS (`nil`: unlimited); with
+    /// several instances, give each its share of the provider's limit. Either way a provider's
+    /// `429`/`503` `Retry-After` pauses its transport on every instance of the store
+    /// (``PacedTransport``, ``SharedProviderPause``).
     public var emailRatePerSecond: Double?
     public var smsRatePerSecond: Double?
     /// Verifications a batch starts per second (pacing for gateways' rate limits).

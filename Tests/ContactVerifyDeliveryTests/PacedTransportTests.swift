@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import Foundation
 import Synchronization
 import Testing
 
@@ -46,17 +47,132 @@ struct PacedTransportTests {
         let provider = CountingTransport(failure: DeliveryError(
             kind: .transient, code: "http_429", message: "slow down", retryAfter: .seconds(30), pausesProvider: true))
         let paced = PacedTransport(provider, ratePerSecond: nil)
-        let message = OutboundMessage(id: "msg_1", channel: .sms, to: "+8613800138000", smsText: "hi")
-        await #expect(throws: DeliveryError.self) { try await paced.deliver(message) }
+        let start = ContinuousClock.now
+        await #expect(throws: DeliveryError.self) { try await paced.deliver(Self.message) }
+        await Self.expectRefusal(paced, restOf: .seconds(30), since: start)
+        #expect(provider.calls == 1, "no attempt reached the provider during the pause")
+    }
+
+    // MARK: The pause shared by the instances on one database (F15)
+
+    static let limited = DeliveryError(
+        kind: .transient, code: "twilio_20429", message: "Too Many Requests", retryAfter: .seconds(30), pausesProvider: true)
+    static let message = OutboundMessage(id: "msg_1", channel: .sms, to: "+8613800138000", smsText: "hi")
+
+    /// Delivers `message` and expects a `rate_limited` refusal whose retryAfter is the rest of a
+    /// `pause` that began at or after `start`: at most `pause`, and at least `pause` less the time
+    /// gone by since `start` (a loaded machine may take seconds between two lines).
+    static func expectRefusal(
+        _ paced: PacedTransport, restOf pause: Duration, since start: ContinuousClock.Instant,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
         do {
             _ = try await paced.deliver(message)
-            Issue.record("the second message went through during the pause")
+            Issue.record("a message went through during the provider's pause", sourceLocation: sourceLocation)
         } catch {
-            #expect(error.code == "rate_limited")
-            #expect(error.kind == .transient)
-            #expect(error.retryAfter.map { $0 > .seconds(29) && $0 <= .seconds(30) } == true)
+            let elapsed = ContinuousClock.now - start
+            #expect(error.code == "rate_limited", sourceLocation: sourceLocation)
+            #expect(error.kind == .transient, sourceLocation: sourceLocation)
+            let wait = error.retryAfter ?? .zero
+            #expect(wait > pause - elapsed && wait <= pause, "retryAfter \(wait), \(elapsed) after the pause began", sourceLocation: sourceLocation)
         }
-        #expect(provider.calls == 1, "no attempt reached the provider during the pause")
+    }
+
+    @Test("a pause another instance recorded refuses sends as rate_limited with the rest of the pause as retryAfter, without calling the provider; another provider's pause does not")
+    func sharedPauseRefuses() async throws {
+        let clock = ManualWallClock()
+        let store = MemoryPauseStore()
+        try await store.recordProviderPause(provider: "twilio", until: clock.now().addingTimeInterval(30))
+        let provider = CountingTransport(failure: nil)
+        let paced = PacedTransport(
+            provider, ratePerSecond: nil, sharedPause: SharedProviderPause(provider: "twilio", store: store, clock: clock))
+        // The wall clock stands still: the pause has 30 s left when it is read, during the send.
+        await Self.expectRefusal(paced, restOf: .seconds(30), since: .now)
+        #expect(provider.calls == 0, "no attempt reached the provider during the pause")
+
+        let other = PacedTransport(
+            provider, ratePerSecond: nil, sharedPause: SharedProviderPause(provider: "kannel", store: store, clock: clock))
+        _ = try await other.deliver(Self.message)
+        #expect(provider.calls == 1)
+    }
+
+    @Test("one instance's 429 records the pause's end in the store, and a second instance on that store then refuses without calling the provider")
+    func failureRecordsPause() async throws {
+        let clock = ManualWallClock()
+        let store = MemoryPauseStore()
+        let providerA = CountingTransport(failure: Self.limited)
+        let providerB = CountingTransport(failure: nil)
+        let a = PacedTransport(providerA, ratePerSecond: nil, sharedPause: SharedProviderPause(provider: "twilio", store: store, clock: clock))
+        let b = PacedTransport(providerB, ratePerSecond: nil, sharedPause: SharedProviderPause(provider: "twilio", store: store, clock: clock))
+        do {
+            _ = try await a.deliver(Self.message)
+            Issue.record("the 429 was not passed on")
+        } catch {
+            #expect(error.code == "twilio_20429", "the provider's own error goes to the outbox")
+        }
+        #expect(store.pause("twilio") == clock.now().addingTimeInterval(30))
+        await Self.expectRefusal(b, restOf: .seconds(30), since: .now)
+        #expect(providerB.calls == 0)
+        #expect(providerA.calls == 1)
+    }
+
+    @Test("the store is read once per refresh interval, not per message, and sends during a read wait for that one read")
+    func readsAreCached() async throws {
+        let clock = ManualWallClock()
+        let store = MemoryPauseStore()
+        let provider = CountingTransport(failure: nil)
+        let paced = PacedTransport(
+            provider, ratePerSecond: nil,
+            sharedPause: SharedProviderPause(provider: "twilio", store: store, refreshInterval: .seconds(3600), clock: clock))
+        for _ in 0..<200 { _ = try await paced.deliver(Self.message) }
+        #expect(provider.calls == 200)
+        #expect(store.reads == 1, "one read for 200 messages within the refresh interval")
+
+        // A slow store and a pause: sends that arrive during the read wait for its answer.
+        let slow = MemoryPauseStore()
+        slow.setReadDelay(.milliseconds(300))
+        try await slow.recordProviderPause(provider: "twilio", until: clock.now().addingTimeInterval(30))
+        let second = CountingTransport(failure: nil)
+        let shared = PacedTransport(
+            second, ratePerSecond: nil,
+            sharedPause: SharedProviderPause(provider: "twilio", store: slow, refreshInterval: .seconds(3600), clock: clock))
+        let refused = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    do throws(DeliveryError) {
+                        _ = try await shared.deliver(Self.message)
+                        return false
+                    } catch {
+                        return error.code == "rate_limited"
+                    }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(refused == 20)
+        #expect(second.calls == 0)
+        #expect(slow.reads == 1)
+    }
+
+    @Test("a store that fails is not fatal: messages are sent, and this instance's own 429 still pauses it")
+    func storeFailureFallsBack() async throws {
+        let store = MemoryPauseStore()
+        store.setFailing(true)
+        let provider = CountingTransport(failure: nil)
+        let paced = PacedTransport(
+            provider, ratePerSecond: nil, sharedPause: SharedProviderPause(provider: "twilio", store: store, refreshInterval: .zero))
+        _ = try await paced.deliver(Self.message)
+        #expect(provider.calls == 1)
+        #expect(store.reads == 1)
+
+        provider.fail(with: Self.limited)
+        let failed = ContinuousClock.now
+        await #expect(throws: DeliveryError.self) { try await paced.deliver(Self.message) }
+        #expect(store.pause("twilio") == nil, "the write failed")
+        provider.fail(with: nil)
+        await Self.expectRefusal(paced, restOf: .seconds(30), since: failed)
+        #expect(provider.calls == 2, "the local pause held the third message back")
+        #expect(store.reads == 3, "the store was still asked before each send")
     }
 
     @Test("a per-recipient wait (no provider pause) does not hold back other messages")
@@ -72,14 +188,56 @@ struct PacedTransportTests {
     }
 }
 
-/// Fails every delivery with one error and counts the calls.
+/// Fails every delivery with one error (none: succeeds) and counts the calls.
 private final class CountingTransport: MessageTransport {
-    let failure: DeliveryError
-    private let count = Mutex(0)
-    init(failure: DeliveryError) { self.failure = failure }
-    var calls: Int { count.withLock { $0 } }
+    private struct State {
+        var failure: DeliveryError?
+        var calls = 0
+    }
+    private let state: Mutex<State>
+    init(failure: DeliveryError?) { state = Mutex(State(failure: failure)) }
+    var calls: Int { state.withLock { $0.calls } }
+    /// Changes the outcome of later deliveries.
+    func fail(with failure: DeliveryError?) { state.withLock { $0.failure = failure } }
     func deliver(_ message: OutboundMessage) async throws(DeliveryError) -> DeliveryReceipt {
-        count.withLock { $0 += 1 }
-        throw failure
+        let failure = state.withLock { state in
+            state.calls += 1
+            return state.failure
+        }
+        if let failure { throw failure }
+        return DeliveryReceipt(providerMessageID: "p\(calls)")
+    }
+}
+
+/// The shared database's provider pauses, in memory: every ``PacedTransport`` given one stands
+/// for an instance on that database. Counts reads; can fail, or answer slowly.
+private final class MemoryPauseStore: ProviderPauseStore {
+    private struct State {
+        var pauses: [String: Date] = [:]
+        var reads = 0
+        var failing = false
+        var readDelay = Duration.zero
+    }
+    struct Unavailable: Error {}
+    private let state = Mutex(State())
+
+    var reads: Int { state.withLock { $0.reads } }
+    func pause(_ provider: String) -> Date? { state.withLock { $0.pauses[provider] } }
+    func setFailing(_ failing: Bool) { state.withLock { $0.failing = failing } }
+    func setReadDelay(_ delay: Duration) { state.withLock { $0.readDelay = delay } }
+
+    func recordProviderPause(provider: String, until: Date) async throws {
+        guard !state.withLock({ $0.failing }) else { throw Unavailable() }
+        state.withLock { state in state.pauses[provider] = max(state.pauses[provider] ?? until, until) }
+    }
+
+    func providerPause(provider: String, now: Date) async throws -> Date? {
+        let (delay, failing) = state.withLock { state in
+            state.reads += 1
+            return (state.readDelay, state.failing)
+        }
+        if delay > .zero { try await Task.sleep(for: delay) }
+        guard !failing else { throw Unavailable() }
+        return state.withLock { state in state.pauses[provider].flatMap { $0 > now ? $0 : nil } }
     }
 }

@@ -85,5 +85,7 @@ public enum Idempotency {
 }
 
 /// Everything the service keeps: accounts, keys and contacts, verifications and the outbox,
-/// batches, events, and idempotency records.
+/// batches, events, idempotency records, and the shared send limits of chatbot robots and
+/// providers.
 public typealias ServiceStore = Store & VerificationStore & BatchStore & EventStore & IdempotencyStore & WebhookSendStore
+    & ProviderPauseStore

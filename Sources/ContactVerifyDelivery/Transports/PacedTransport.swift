@@ -7,24 +7,38 @@ import Synchronization
 ///
 /// A message that would have to wait longer than `maximumWait` for its turn, or that arrives
 /// during a pause, is not sent: it fails as transient `rate_limited` with the wait as
-/// `retryAfter`, so the outbox requeues it for then instead of holding its lease. The limit is
-/// per process: with several instances, give each its share of the provider's limit.
+/// `retryAfter`, so the outbox requeues it for then instead of holding its lease.
+///
+/// With a ``SharedProviderPause``, a pause holds across every instance on the database: this
+/// instance records the pauses it meets, and honours those others recorded (read at most every
+/// refresh interval, not per message). The rate stays per process: with several instances,
+/// give each its share of the provider's limit.
 public struct PacedTransport: MessageTransport {
     private let base: any MessageTransport
     private let pacer: SendPacer
+    private let sharedPause: SharedProviderPause?
 
-    /// Wraps `base`; `ratePerSecond` of `nil` paces only by the provider's pauses.
-    public init(_ base: any MessageTransport, ratePerSecond: Double?, maximumWait: Duration = .seconds(5)) {
+    /// Wraps `base`; `ratePerSecond` of `nil` paces only by the provider's pauses, which
+    /// `sharedPause` (for `base`'s provider) shares with other instances.
+    public init(
+        _ base: any MessageTransport, ratePerSecond: Double?, maximumWait: Duration = .seconds(5), sharedPause: SharedProviderPause? = nil
+    ) {
         self.base = base
         self.pacer = SendPacer(ratePerSecond: ratePerSecond, maximumWait: maximumWait)
+        self.sharedPause = sharedPause
     }
 
     /// The wrapped transport's provider.
     public var providerName: String { base.providerName }
 
     /// Waits for a send slot, then delivers through the wrapped transport; a provider-wide
-    /// `Retry-After` (``DeliveryError/pausesProvider``) pauses every later message.
+    /// `Retry-After` (``DeliveryError/pausesProvider``) pauses every later message, on every
+    /// instance when the pause is shared.
     public func deliver(_ message: OutboundMessage) async throws(DeliveryError) -> DeliveryReceipt {
+        if let sharedPause {
+            let now = ContinuousClock.now
+            if let until = await sharedPause.pausedUntil(at: now) { pacer.pause(for: until - now, at: now) }
+        }
         switch pacer.reserve(at: .now) {
         case .now:
             break
@@ -44,6 +58,7 @@ public struct PacedTransport: MessageTransport {
         } catch {
             if error.pausesProvider, let pause = error.retryAfter {
                 pacer.pause(for: pause, at: .now)
+                await sharedPause?.record(pause)
             }
             throw error
         }

@@ -242,6 +242,16 @@ enum PostgresMigrations {
             "v8-idempotency-resource",
             "ALTER TABLE idempotency_keys ADD COLUMN resource_id TEXT"
         ),
+        (
+            // See the SQLite migration of the same name: one row per paused provider.
+            "v9-provider-pauses",
+            """
+            CREATE TABLE provider_pauses (
+                provider TEXT PRIMARY KEY,
+                paused_until BIGINT NOT NULL
+            )
+            """
+        ),
     ]
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an

@@ -246,6 +246,16 @@ enum SQLiteMigrations {
             // so a retry answers from that resource instead of running the request again.
             try db.execute(sql: "ALTER TABLE idempotency_keys ADD COLUMN resource_id TEXT")
         }
+        migrator.registerMigration("v9-provider-pauses") { db in
+            // A provider's pause (429/503 with Retry-After) as every instance sees it: one row
+            // per provider, the end of the longest pause recorded, in ms (security.md F15).
+            try db.execute(sql: """
+                CREATE TABLE provider_pauses (
+                    provider TEXT PRIMARY KEY NOT NULL,
+                    paused_until INTEGER NOT NULL
+                ) STRICT, WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }
