@@ -14,30 +14,12 @@ struct FsyncFailureTests {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
     }
 
-    /// Runs `executable` to its end and returns its standard output; records a failure if it
-    /// exits non-zero.
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(process.terminationStatus == 0, "\(executable) \(arguments.joined(separator: " ")): \(text)")
-        return text
-    }
-
     @Test("F21: once fsync fails with EIO the process exits with status 74 and no write is acknowledged; after a restart integrity_check is ok and every acknowledged contact is there")
     func fsyncFailureStopsTheProcess() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cv-fsync-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let shim = folder + "/fail_fsync.so"
-        _ = try Self.run("/usr/bin/cc", ["-shared", "-fPIC", "-o", shim, ServiceProcess.packageRoot + "/scripts/servers/fail_fsync.c", "-ldl"])
+        let shim = try Tools.compileShim("fail_fsync", into: folder)
         let flag = folder + "/fail-fsync"
 
         let service = ServiceProcess(dataDirectory: folder + "/data")
@@ -75,8 +57,8 @@ struct FsyncFailureTests {
         }
         #expect(restarted.terminate() == 0)
         let database = service.dataDirectory + "/contact-verify.sqlite"
-        #expect(try Self.run("/usr/bin/sqlite3", [database, "PRAGMA integrity_check"]) == "ok")
-        let count = try #require(Int(try Self.run("/usr/bin/sqlite3", [database, "SELECT count(*) FROM contacts"])))
+        #expect(try Tools.sqlite(database, "PRAGMA integrity_check") == "ok")
+        let count = try #require(Int(try Tools.sqlite(database, "SELECT count(*) FROM contacts")))
         // The unacknowledged contact may or may not have reached the disk; nothing else is there.
         #expect(count == 24 || count == 25, "\(count) contacts")
     }

@@ -93,6 +93,44 @@ final class ServiceProcess: @unchecked Sendable {
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
+
+    /// An HTTP answer with its headers.
+    struct Reply: Sendable {
+        var status: Int
+        /// Header values by lowercased name.
+        var headers: [String: String]
+        var body: String
+
+        /// The value of the header `name` (any case).
+        func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+        /// The body's top-level JSON object (empty if it is not one).
+        var object: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    /// One HTTP request with extra `headers` (an `Idempotency-Key`, say); returns the answer
+    /// with its headers.
+    func send(
+        _ method: String, _ path: String, key: String? = nil, body: String? = nil, headers: [String: String] = [:]
+    ) async throws -> Reply {
+        var request = URLRequest(url: URL(string: baseURL + path)!)
+        request.httpMethod = method
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as? HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http?.allHeaderFields ?? [:] {
+            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
+        }
+        return Reply(status: http?.statusCode ?? 0, headers: fields, body: String(decoding: data, as: UTF8.self))
+    }
 }
 
 extension ServiceProcess {
