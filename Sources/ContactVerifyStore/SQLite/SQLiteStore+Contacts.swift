@@ -103,10 +103,14 @@ extension SQLiteStore {
     /// `contacts` with their webhooks loaded.
     static func withWebhooks(_ db: Database, _ contacts: [Contact]) throws -> [Contact] {
         guard !contacts.isEmpty else { return contacts }
-        // Not cached: the text varies with the page size.
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT * FROM contact_webhooks WHERE contact_id IN (\(StoreSQL.placeholders(contacts.count))) ORDER BY contact_id, position",
-            arguments: StatementArguments(contacts.map(\.id)))
+        let sql = "SELECT * FROM contact_webhooks WHERE contact_id IN (\(StoreSQL.placeholders(contacts.count))) ORDER BY contact_id, position"
+        let arguments = StatementArguments(contacts.map(\.id))
+        // One contact (every start, check and confirmation reads one) goes through the statement
+        // cache: preparing this statement was ≈ 6 % of the service's CPU in the P3 batch. A list
+        // page's text varies with its size (up to 200), so it is prepared once per page instead.
+        let rows =
+            contacts.count == 1
+            ? try Row.fetchAll(db, cached: sql, arguments: arguments) : try Row.fetchAll(db, sql: sql, arguments: arguments)
         return StoreRows.attach(rows.map(StoreRows.webhook), to: contacts)
     }
 
