@@ -2,23 +2,44 @@ import Foundation
 import GRDB
 
 /// GRDB's rows read as ``StoredRow``, so ``StoreRows`` maps them.
+///
+/// Values are taken from the row's `DatabaseValue`s directly, with GRDB's conversions (text
+/// from a blob as UTF-8, an integer from a whole real, bytes from text): GRDB's generic
+/// subscripts looked the column up case-insensitively, lowercasing every column name on each
+/// call, and decoded through generic metadata lookups, together about a tenth of the CPU of a
+/// link confirmation (P2 profiles, docs/performance.md).
 extension Row: StoredRow {
-    func text(_ column: String) -> String? { value(column) }
-    func integer(_ column: String) -> Int64? { value(column) }
-    func bytes(_ column: String) -> [UInt8]? { (value(column) as Data?).map(Array.init) }
-
-    /// The value of the column named exactly `column` (the schema's names are lower case).
-    ///
-    /// GRDB's own lookup by name is case-insensitive and lowercases every column name on each
-    /// call: with about twenty columns read per row it was 2 % of the service's CPU in the
-    /// benchmarks. An exact match over the names comes first; GRDB's lookup is the fallback.
-    private func value<Value: DatabaseValueConvertible>(_ column: String) -> Value? {
-        var index = 0
-        for name in columnNames {
-            if name == column { return self[index] }
-            index += 1
+    func text(_ column: String) -> String? {
+        switch storage(column) {
+        case .string(let text): text
+        case .blob(let data): String(data: data, encoding: .utf8)
+        default: nil
         }
-        return self[column]
+    }
+
+    func integer(_ column: String) -> Int64? {
+        switch storage(column) {
+        case .int64(let integer): integer
+        case .double(let real): Int64(exactly: real)
+        default: nil
+        }
+    }
+
+    func bytes(_ column: String) -> [UInt8]? {
+        switch storage(column) {
+        case .blob(let data): Array(data)
+        case .string(let text): Array(text.utf8)
+        default: nil
+        }
+    }
+
+    /// The value of the column named exactly `column` (the schema's names are lower case);
+    /// GRDB's case-insensitive lookup is the fallback.
+    private func storage(_ column: String) -> DatabaseValue.Storage {
+        for (name, value) in self where name == column {
+            return value.storage
+        }
+        return (self[column] as DatabaseValue?)?.storage ?? .null
     }
 }
 
