@@ -3,10 +3,6 @@ import Testing
 
 @Suite("A batch across a crash of the binary")
 struct BatchRestartTests {
-    static func json(_ body: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-    }
-
     @Test("kill -9 in the middle of a 2,000-contact batch: after a restart every contact has exactly one message and the counts add up")
     func killMidBatch() async throws {
         let total = 2000
@@ -21,14 +17,14 @@ struct BatchRestartTests {
         let (status, created) = try await first.request(
             "POST", "/v1/accounts/acme/verification-batches", key: admin, body: #"{"channel":"email","filter":{"status":"not_verified"}}"#)
         #expect(status == 202)
-        let batch = try #require(Self.json(created)["id"] as? String)
+        let batch = try #require(json(created)["id"] as? String)
 
         // Kill the process once part of the batch is done, but not all of it.
         var progressed = 0
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let (_, read) = try await first.request("GET", "/v1/accounts/acme/verification-batches/\(batch)/items?limit=500", key: admin)
-            progressed = ((Self.json(read)["items"] as? [[String: Any]]) ?? []).filter { $0["verificationId"] is String }.count
+            progressed = ((json(read)["items"] as? [[String: Any]]) ?? []).filter { $0["verificationId"] is String }.count
             if progressed >= 100 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -42,7 +38,7 @@ struct BatchRestartTests {
         let finish = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < finish {
             let (_, read) = try await second.request("GET", "/v1/accounts/acme/verification-batches/\(batch)", key: admin)
-            let object = Self.json(read)
+            let object = json(read)
             counts = object["counts"] as? [String: Int] ?? [:]
             if object["status"] as? String == "completed" && counts["sent"] == total { break }
             try await Task.sleep(for: .milliseconds(100))

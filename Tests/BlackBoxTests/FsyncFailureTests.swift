@@ -10,10 +10,6 @@ struct FsyncFailureTests {
     /// `EX_IOERR`, the status the SQLite store exits with after an I/O error on a commit.
     static let ioErrorExitStatus: Int32 = 74
 
-    static func json(_ body: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-    }
-
     @Test("F21: once fsync fails with EIO the process exits with status 74 and no write is acknowledged; after a restart integrity_check is ok and every acknowledged contact is there")
     func fsyncFailureStopsTheProcess() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cv-fsync-\(UUID().uuidString)").path

@@ -31,22 +31,6 @@ struct SMSKillTests {
         ]
     }
 
-    static func json(_ body: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-    }
-
-    /// Creates a contact with `phone`, starts an SMS code verification and returns its id.
-    static func startVerification(_ service: ServiceProcess, phone: String, key: String) async throws -> String {
-        let (created, contact) = try await service.request(
-            "POST", "/v1/accounts/acme/contacts", key: key, body: #"{"name":"Sam","phone":"\#(phone)"}"#)
-        #expect(created == 201, "\(contact)")
-        let contactID = try #require(json(contact)["id"] as? String)
-        let (started, verification) = try await service.request(
-            "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: key, body: #"{"channel":"sms","method":"code"}"#)
-        #expect(started == 202, "\(verification)")
-        return try #require(json(verification)["id"] as? String)
-    }
-
     /// The verification's latest message as the API shows it: its status and attempts.
     static func delivery(_ service: ServiceProcess, _ verification: String, key: String) async throws -> (status: String, attempts: Int) {
         let (_, body) = try await service.request("GET", "/v1/accounts/acme/verifications/\(verification)", key: key)
@@ -87,14 +71,14 @@ struct SMSKillTests {
         defer { if first.process.isRunning { first.kill() } }
 
         // Answered at once: sent and recorded as sent before the kill.
-        let control = try await Self.startVerification(first, phone: Self.controlPhone, key: admin)
+        let control = try await first.startSMSVerification(phone: Self.controlPhone, key: admin)
         try await Self.waitUntilSent(first, [control], key: admin, seconds: 10)
 
         #expect(FileManager.default.createFile(atPath: hold, contents: nil))
         let started = ContinuousClock.now
         var verifications: [String: String] = [:]
         for phone in Self.heldPhones {
-            verifications[phone] = try await Self.startVerification(first, phone: phone, key: admin)
+            verifications[phone] = try await first.startSMSVerification(phone: phone, key: admin)
         }
         // Every held message is in the gateway's log (accepted) and its sender waits for the
         // 201, well inside the 10 s gateway timeout: the service still has them `sending`.
@@ -144,7 +128,7 @@ struct SMSKillTests {
             let (status, body) = try await second.request(
                 "POST", "/v1/accounts/acme/verifications/\(verification)/check", key: admin, body: #"{"code":"\#(try #require(codes.first))"}"#)
             #expect(status == 200, "\(body)")
-            #expect(Self.json(body)["status"] as? String == "approved", "\(phone): \(body)")
+            #expect(json(body)["status"] as? String == "approved", "\(phone): \(body)")
         }
     }
 }

@@ -19,10 +19,6 @@ struct SMTPKillTests {
     static let lease = 14
     static let messages = 3
 
-    static func json(_ body: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-    }
-
     /// One contact per message, each with an email code verification started; returns the
     /// verification id by recipient address.
     static func startVerifications(_ service: ServiceProcess, key: String) async throws -> [String: String] {

@@ -83,15 +83,8 @@ final class ServiceProcess: @unchecked Sendable {
 
     /// One HTTP request; returns status and body.
     func request(_ method: String, _ path: String, key: String? = nil, body: String? = nil) async throws -> (Int, String) {
-        var request = URLRequest(url: URL(string: baseURL + path)!)
-        request.httpMethod = method
-        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        if let body {
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        let reply = try await send(method, path, key: key, body: body)
+        return (reply.status, reply.body)
     }
 
     /// An HTTP answer with its headers.
@@ -105,9 +98,7 @@ final class ServiceProcess: @unchecked Sendable {
         func header(_ name: String) -> String? { headers[name.lowercased()] }
 
         /// The body's top-level JSON object (empty if it is not one).
-        var object: [String: Any] {
-            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-        }
+        var object: [String: Any] { json(body) }
     }
 
     /// One HTTP request with extra `headers` (an `Idempotency-Key`, say); returns the answer
@@ -148,8 +139,7 @@ extension ServiceProcess {
                         let (status, body) = try await instance.request(
                             "POST", "/v1/accounts/\(account)/contacts", key: key, body: #"{"name":"C\#(i)","email":"c\#(i)@example.com"}"#)
                         #expect(status == 201)
-                        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
-                        ids.append(object?["id"] as? String ?? "")
+                        ids.append(json(body)["id"] as? String ?? "")
                     }
                     return ids
                 }
@@ -157,4 +147,28 @@ extension ServiceProcess {
             return try await group.reduce(into: []) { $0 += $1 }
         }
     }
+
+    /// Creates a contact with `phone` in `acme` and starts an SMS verification (`method`:
+    /// `code` or `link`) for it; returns the verification's id.
+    func startSMSVerification(phone: String, key: String, method: String = "code") async throws -> String {
+        let (created, contact) = try await request(
+            "POST", "/v1/accounts/acme/contacts", key: key, body: #"{"name":"Sam","phone":"\#(phone)"}"#)
+        #expect(created == 201, "\(contact)")
+        let contactID = try #require(json(contact)["id"] as? String)
+        let (started, verification) = try await request(
+            "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: key,
+            body: #"{"channel":"sms","method":"\#(method)"}"#)
+        #expect(started == 202, "\(verification)")
+        return try #require(json(verification)["id"] as? String)
+    }
+
+    /// A random 256-bit `--secret-key`, for instances that must share one.
+    static func randomSecretKey() -> String {
+        (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}
+
+/// A response body's top-level JSON object (empty if it is not one).
+func json(_ body: String) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
 }

@@ -7,10 +7,6 @@ import Testing
 /// test sees which instance sent what.
 @Suite("Two instances on one PostgreSQL database")
 struct SharedDatabaseTests {
-    static func json(_ body: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-    }
-
     /// Message id → recipient of every email an instance wrote.
     static func emails(_ instance: ServiceProcess) throws -> [String: String] {
         let folder = instance.dataDirectory + "/outbox/email"
@@ -35,7 +31,7 @@ struct SharedDatabaseTests {
     @Test("verifications and a 2,000-contact batch through both: each message sent once, the cooldown holds across them, a kill loses nothing")
     func twoInstances() async throws {
         let url = try await PostgresServer.makeDatabaseURL() + "?sslmode=disable"
-        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let secret = ServiceProcess.randomSecretKey()
         let a = ServiceProcess()
         let b = ServiceProcess()
         defer {
@@ -57,11 +53,11 @@ struct SharedDatabaseTests {
         let (created, contact) = try await a.request(
             "POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Ann","phone":"+8613800138000"}"#)
         #expect(created == 201)
-        let contactID = try #require(Self.json(contact)["id"] as? String)
+        let contactID = try #require(json(contact)["id"] as? String)
         let (startStatus, verification) = try await a.request(
             "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: admin, body: #"{"channel":"sms","method":"code"}"#)
         #expect(startStatus == 202)
-        let verificationID = try #require(Self.json(verification)["id"] as? String)
+        let verificationID = try #require(json(verification)["id"] as? String)
         let (resent, refusal) = try await b.request(
             "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: admin, body: #"{"channel":"sms","method":"code"}"#)
         #expect(resent == 429, "resend through the other instance: \(refusal)")
@@ -77,7 +73,7 @@ struct SharedDatabaseTests {
         let (checked, approval) = try await b.request(
             "POST", "/v1/accounts/acme/verifications/\(verificationID)/check", key: admin, body: #"{"code":"\#(code)"}"#)
         #expect(checked == 200)
-        #expect(Self.json(approval)["status"] as? String == "approved")
+        #expect(json(approval)["status"] as? String == "approved")
 
         // 2,000 contacts of another account, created through both instances.
         let total = 2000
@@ -86,7 +82,7 @@ struct SharedDatabaseTests {
         let (accepted, batchBody) = try await a.request(
             "POST", "/v1/accounts/bulk/verification-batches", key: admin, body: #"{"channel":"email","filter":{"status":"not_verified"}}"#)
         #expect(accepted == 202, "\(batchBody)")
-        let batch = try #require(Self.json(batchBody)["id"] as? String)
+        let batch = try #require(json(batchBody)["id"] as? String)
 
         // Kill B once it has sent part of the batch, with most of the batch still to go.
         var fromB = 0
@@ -95,7 +91,7 @@ struct SharedDatabaseTests {
         while ContinuousClock.now < deadline {
             fromB = try Self.emails(b).count
             let (_, read) = try await a.request("GET", "/v1/accounts/bulk/verification-batches/\(batch)", key: admin)
-            let counts = Self.json(read)["counts"] as? [String: Int] ?? [:]
+            let counts = json(read)["counts"] as? [String: Int] ?? [:]
             started = total - (counts["queued"] ?? total)
             if fromB >= 20 { break }
             try await Task.sleep(for: .milliseconds(20))
@@ -107,7 +103,7 @@ struct SharedDatabaseTests {
         let finish = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < finish {
             let (_, read) = try await a.request("GET", "/v1/accounts/bulk/verification-batches/\(batch)", key: admin)
-            let object = Self.json(read)
+            let object = json(read)
             counts = object["counts"] as? [String: Int] ?? [:]
             if object["status"] as? String == "completed" && counts["sent"] == total { break }
             try await Task.sleep(for: .milliseconds(100))

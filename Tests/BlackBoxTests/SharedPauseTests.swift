@@ -13,23 +13,6 @@ struct SharedPauseTests {
     static let limited = "+12025550429"
     static let retryAfter = Duration.seconds(3)
 
-    static func json(_ body: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
-    }
-
-    /// Creates a contact with `phone` and starts an SMS code verification through `instance`;
-    /// returns the verification's id.
-    static func startVerification(_ instance: ServiceProcess, admin: String, phone: String) async throws -> String {
-        let (created, contact) = try await instance.request(
-            "POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Sam","phone":"\#(phone)"}"#)
-        #expect(created == 201, "\(contact)")
-        let contactID = try #require(json(contact)["id"] as? String)
-        let (started, verification) = try await instance.request(
-            "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: admin, body: #"{"channel":"sms","method":"code"}"#)
-        #expect(started == 202, "\(verification)")
-        return try #require(json(verification)["id"] as? String)
-    }
-
     /// The verification's `delivery` object, as the API shows it.
     static func delivery(_ instance: ServiceProcess, admin: String, _ id: String) async throws -> [String: Any] {
         let (_, body) = try await instance.request("GET", "/v1/accounts/acme/verifications/\(id)", key: admin)
@@ -45,7 +28,7 @@ struct SharedPauseTests {
             stub.stop()
         }
         let url = try await PostgresServer.makeDatabaseURL() + "?sslmode=disable"
-        let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let secret = ServiceProcess.randomSecretKey()
         let a = ServiceProcess()
         let b = ServiceProcess()
         defer {
@@ -69,7 +52,7 @@ struct SharedPauseTests {
 
         // The 429, through A (whichever worker claims it, the pause is in the store once the
         // failure is on the message: the transport records it before it returns).
-        let limited = try await Self.startVerification(a, admin: admin, phone: Self.limited)
+        let limited = try await a.startSMSVerification(phone: Self.limited, key: admin)
         var lastError: String?
         let met = ContinuousClock.now + .seconds(30)
         while lastError == nil && ContinuousClock.now < met {
@@ -86,7 +69,7 @@ struct SharedPauseTests {
         let good = (0..<6).map { "+1202555013\($0)" }
         let started = try await withThrowingTaskGroup(of: String.self) { group in
             for (i, phone) in good.enumerated() {
-                group.addTask { try await Self.startVerification(i % 2 == 0 ? b : a, admin: admin, phone: phone) }
+                group.addTask { try await (i % 2 == 0 ? b : a).startSMSVerification(phone: phone, key: admin) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
