@@ -34,7 +34,7 @@ extension PostgresStore {
                 }
                 let new = try old.changed(at: now, by: change)
                 attempted = new
-                try await Self.saveContact(connection, new, logger)
+                try await Self.saveContact(connection, new, from: old, logger)
                 if new.webhooks != old.webhooks {
                     try await connection.run("DELETE FROM contact_webhooks WHERE contact_id = \(old.id)", logger)
                     try await Self.saveWebhooks(connection, of: new, logger)
@@ -96,10 +96,13 @@ extension PostgresStore {
     // MARK: Helpers shared by the writes
 
     /// Loads a contact with its webhooks and locks it until the transaction ends.
-    static func lockContact(_ connection: PostgresConnection, accountID: String, id: String, _ logger: Logger) async throws -> Contact? {
+    static func lockContact(
+        _ connection: PostgresConnection, accountID: String, id: String, webhooks: Bool = true, _ logger: Logger
+    ) async throws -> Contact? {
         guard let contact = try await connection.row("SELECT * FROM contacts WHERE account_id = \(accountID) AND id = \(id) FOR UPDATE", logger)
             .map(StoreRows.contact)
         else { return nil }
+        guard webhooks else { return contact }
         let rows = try await connection.rows("SELECT * FROM contact_webhooks WHERE contact_id = \(contact.id) ORDER BY position", logger)
         return StoreRows.attach(rows.map(StoreRows.webhook), to: [contact]).first
     }
@@ -123,19 +126,24 @@ extension PostgresStore {
         }
     }
 
-    /// Writes a contact's mutable columns (its id and account never change).
-    static func saveContact(_ connection: PostgresConnection, _ contact: Contact, _ logger: Logger) async throws {
-        let columns = StoreRows.contactColumns.dropFirst(2)
-        var binds = PostgresBindings()
-        binds.append(stored: Array(StoreRows.contactValues(contact).dropFirst(2)))
-        binds.append(contact.id)
-        binds.append(contact.accountID)
-        let assignments = columns.enumerated().map { "\($1) = $\($0 + 1)" }.joined(separator: ", ")
+    /// Saves what changed of a contact since `old`, read under its lock in this transaction
+    /// (its id and account never change). Nothing changed, nothing is written.
+    static func saveContact(_ connection: PostgresConnection, _ contact: Contact, from old: Contact, _ logger: Logger) async throws {
+        try await update(connection, table: "contacts", StoreRows.contactChanges(from: old, to: contact), whereID: contact.id, logger)
+    }
+
+    /// `UPDATE table SET <changes> WHERE id = $n`; nothing when `changes` is empty.
+    static func update(
+        _ connection: PostgresConnection, table: String, _ changes: [(column: String, value: StoredValue)], whereID id: String,
+        _ logger: Logger
+    ) async throws {
+        guard !changes.isEmpty else { return }
+        var binds = PostgresBindings(capacity: changes.count + 1)
+        binds.append(stored: changes.map(\.value))
+        binds.append(id)
+        let assignments = changes.enumerated().map { "\($1.column) = $\($0 + 1)" }.joined(separator: ", ")
         try await connection.run(
-            PostgresQuery(
-                unsafeSQL: "UPDATE contacts SET \(assignments) WHERE id = $\(columns.count + 1) AND account_id = $\(columns.count + 2)",
-                binds: binds),
-            logger)
+            PostgresQuery(unsafeSQL: "UPDATE \(table) SET \(assignments) WHERE id = $\(changes.count + 1)", binds: binds), logger)
     }
 
     /// Runs `write`; turns a violation of the unique address indexes into `email_taken` /

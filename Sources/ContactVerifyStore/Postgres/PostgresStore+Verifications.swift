@@ -14,9 +14,10 @@ extension PostgresStore: VerificationStore {
             if channel == .sms {
                 try await connection.run("SELECT 1 FROM accounts WHERE id = \(accountID) FOR NO KEY UPDATE", logger)
             }
-            guard var contact = try await Self.lockContact(connection, accountID: accountID, id: contactID, logger) else {
+            guard var contact = try await Self.lockContact(connection, accountID: accountID, id: contactID, webhooks: false, logger) else {
                 throw ServiceError.notFound("contact")
             }
+            let contactBefore = contact
             let open = try await connection.row(
                 """
                 SELECT * FROM verifications WHERE contact_id = \(contactID) AND channel = \(channel.rawValue) AND status = 'pending'
@@ -55,7 +56,7 @@ extension PostgresStore: VerificationStore {
                 try await connection.run(
                     .insert(into: "verifications", columns: StoreRows.verificationColumns, values: StoreRows.verificationValues(v)), logger)
             case .resend:
-                try await Self.saveVerification(connection, v, now: now, logger)
+                try await Self.saveVerification(connection, v, from: open ?? v, now: now, logger)
             }
             try await connection.run(
                 .insert(into: "messages", columns: StoreRows.messageColumns, values: StoreRows.messageValues(write.message)), logger)
@@ -71,7 +72,7 @@ extension PostgresStore: VerificationStore {
                     ON CONFLICT (account_id, day) DO UPDATE SET count = sms_day_counts.count + 1
                     """, logger)
             }
-            try await Self.saveContact(connection, contact, logger)
+            try await Self.saveContact(connection, contact, from: contactBefore, logger)
             try await Self.markIdempotencyKey(connection, write.idempotency, resourceID: v.id, logger)
             return write
         }
@@ -97,10 +98,10 @@ extension PostgresStore: VerificationStore {
             guard var (verification, contact) = try await Self.lockVerification(connection, id: id, logger) else {
                 throw ServiceError.notFound("verification")
             }
-            let before = contact
+            let (verificationBefore, contactBefore) = (verification, contact)
             let result = try change(&verification, &contact)
-            try await Self.saveVerification(connection, verification, now: now, logger)
-            if let contact, contact != before { try await Self.saveContact(connection, contact, logger) }
+            try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
+            if let contact, let contactBefore { try await Self.saveContact(connection, contact, from: contactBefore, logger) }
             if verification.status != .pending {
                 try await connection.run(
                     """
@@ -125,9 +126,10 @@ extension PostgresStore: VerificationStore {
                 guard var (verification, contact) = try await Self.lockVerification(connection, id: id, logger),
                     verification.status == .pending, verification.expiresAt <= now
                 else { return false }
+                let (verificationBefore, contactBefore) = (verification, contact)
                 VerificationRules.end(&verification, as: .expired, contact: &contact)
-                try await Self.saveVerification(connection, verification, now: now, logger)
-                if let contact { try await Self.saveContact(connection, contact, logger) }
+                try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
+                if let contact, let contactBefore { try await Self.saveContact(connection, contact, from: contactBefore, logger) }
                 return true
             }
             if ended { expired += 1 }
@@ -182,7 +184,7 @@ extension PostgresStore: VerificationStore {
                 var message = try await connection.row("SELECT * FROM messages WHERE id = \(messageID) FOR UPDATE", logger)
                     .map(StoreRows.message)
             else { return }
-            let before = contact
+            let (verificationBefore, contactBefore) = (verification, contact)
             change(&message, &verification, &contact)
             message.updatedAt = now
             try await connection.run(
@@ -193,8 +195,8 @@ extension PostgresStore: VerificationStore {
                     updated_at = \(message.updatedAt.millisecondsSince1970)
                 WHERE id = \(message.id)
                 """, logger)
-            try await Self.saveVerification(connection, verification, now: now, logger)
-            if let contact, contact != before { try await Self.saveContact(connection, contact, logger) }
+            try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
+            if let contact, let contactBefore { try await Self.saveContact(connection, contact, from: contactBefore, logger) }
         }
     }
 
@@ -209,31 +211,35 @@ extension PostgresStore: VerificationStore {
     // MARK: Locks and row writers
 
     /// Locks a verification's contact, then the verification (the store's lock order), and
-    /// returns both as they are under the locks.
+    /// returns both as they are under the locks: two round trips. The contact comes without its
+    /// webhooks (no verification write reads them).
     static func lockVerification(
         _ connection: PostgresConnection, id: String, _ logger: Logger
     ) async throws -> (Verification, Contact?)? {
-        guard let owner = try await connection.row("SELECT account_id, contact_id FROM verifications WHERE id = \(id)", logger),
-            let accountID = owner.text("account_id"), let contactID = owner.text("contact_id")
-        else { return nil }
-        let contact = try await lockContact(connection, accountID: accountID, id: contactID, logger)
+        // A verification's account and contact never change, so the join finds the same
+        // contact before and after its lock is taken.
+        let contact = try await connection.row(
+            """
+            SELECT c.* FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
+            WHERE v.id = \(id) FOR UPDATE OF c
+            """, logger
+        ).map(StoreRows.contact)
         guard let verification = try await connection.row("SELECT * FROM verifications WHERE id = \(id) FOR UPDATE", logger)
             .map(StoreRows.verification)
         else { return nil }
         return (verification, contact)
     }
 
-    /// Saves a verification's mutable columns; a verification leaving `pending` queues its event.
-    static func saveVerification(_ connection: PostgresConnection, _ v: Verification, now: Date, _ logger: Logger) async throws {
-        let previous = try await connection.row("SELECT status FROM verifications WHERE id = \(v.id)", logger)?.text("status")
-        if previous == VerificationStatus.pending.rawValue, let type = StoreEvents.type(leaving: v.status) {
+    /// Saves what changed of a verification since `old`, read under its lock in this
+    /// transaction; one leaving `pending` queues its event. Nothing changed, nothing is written.
+    static func saveVerification(
+        _ connection: PostgresConnection, _ v: Verification, from old: Verification, now: Date, _ logger: Logger
+    ) async throws {
+        let changes = StoreRows.verificationChanges(from: old, to: v)
+        guard !changes.isEmpty else { return }
+        if old.status == .pending, let type = StoreEvents.type(leaving: v.status) {
             try await enqueueEvent(connection, accountID: v.accountID, type: type, now: now, data: StoreEvents.data(of: v), logger)
         }
-        try await connection.run(
-            """
-            UPDATE verifications SET status = \(v.status.rawValue), attempts = \(Int64(v.attempts)), send_count = \(Int64(v.sendCount)),
-                last_sent_at = \(v.lastSentAt.millisecondsSince1970), approved_at = \(v.approvedAt?.millisecondsSince1970)
-            WHERE id = \(v.id)
-            """, logger)
+        try await update(connection, table: "verifications", changes, whereID: v.id, logger)
     }
 }

@@ -26,12 +26,7 @@ extension SQLiteStore {
         try await writer.write { db in
             guard let old = try Self.fetchContact(db, accountID: accountID, id: id) else { throw ServiceError.notFound("contact") }
             let new = try old.changed(at: now, by: change)
-            try Self.mapConflicts(db, new) {
-                let assignments = StoreRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
-                try db.execute(
-                    cached: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
-                    arguments: StatementArguments(stored: Array(StoreRows.contactValues(new).dropFirst(2)) + [.text(old.id), .text(old.accountID)]))
-            }
+            try Self.mapConflicts(db, new) { try Self.saveContact(db, new, from: old) }
             if new.webhooks != old.webhooks {
                 try db.execute(cached: "DELETE FROM contact_webhooks WHERE contact_id = ?", arguments: [old.id])
                 try Self.saveWebhooks(db, of: new)
@@ -93,11 +88,13 @@ extension SQLiteStore {
 
     // MARK: Helpers shared by the writes
 
-    static func fetchContact(_ db: Database, accountID: String, id: String) throws -> Contact? {
+    /// A contact of the account; with `webhooks: false` its webhooks are left empty (the
+    /// verification writes never read or change them, and skip the query).
+    static func fetchContact(_ db: Database, accountID: String, id: String, webhooks: Bool = true) throws -> Contact? {
         guard let contact = try Row.fetchOne(db, cached: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
             .map(StoreRows.contact)
         else { return nil }
-        return try withWebhooks(db, [contact]).first
+        return webhooks ? try withWebhooks(db, [contact]).first : contact
     }
 
     /// `contacts` with their webhooks loaded.

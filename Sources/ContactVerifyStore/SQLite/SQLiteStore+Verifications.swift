@@ -8,9 +8,10 @@ extension SQLiteStore: VerificationStore {
         _ decide: @escaping @Sendable (inout Contact, Verification?, SendCounters) throws -> VerificationWrite
     ) async throws -> VerificationWrite {
         try await writer.write { db in
-            guard var contact = try Self.fetchContact(db, accountID: accountID, id: contactID) else {
+            guard var contact = try Self.fetchContact(db, accountID: accountID, id: contactID, webhooks: false) else {
                 throw ServiceError.notFound("contact")
             }
+            let contactBefore = contact
             let open = try Row.fetchOne(
                 db, cached: "SELECT * FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending' ORDER BY seq DESC LIMIT 1",
                 arguments: [contactID, channel.rawValue]
@@ -38,7 +39,7 @@ extension SQLiteStore: VerificationStore {
                     cached: "INSERT INTO verifications (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
                     arguments: StatementArguments(stored: StoreRows.verificationValues(v)))
             case .resend:
-                try Self.saveVerification(db, v, now: now)
+                try Self.saveVerification(db, v, from: open ?? v, now: now)
             }
             try Self.insertMessage(db, write.message)
             try db.execute(
@@ -52,7 +53,7 @@ extension SQLiteStore: VerificationStore {
                         """,
                     arguments: [accountID, midnight])
             }
-            try Self.saveContact(db, contact)
+            try Self.saveContact(db, contact, from: contactBefore)
             if let batchID = write.batchID {
                 try db.execute(
                     cached: """
@@ -96,11 +97,11 @@ extension SQLiteStore: VerificationStore {
             guard var verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
                 .map(StoreRows.verification)
             else { throw ServiceError.notFound("verification") }
-            var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
-            let before = contact
+            var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID, webhooks: false)
+            let (verificationBefore, contactBefore) = (verification, contact)
             let result = try change(&verification, &contact)
-            try Self.saveVerification(db, verification, now: now)
-            if let contact, contact != before { try Self.saveContact(db, contact) }
+            try Self.saveVerification(db, verification, from: verificationBefore, now: now)
+            if let contact, let contactBefore { try Self.saveContact(db, contact, from: contactBefore) }
             if verification.status != .pending {
                 try db.execute(
                     cached: "UPDATE messages SET status = 'canceled', updated_at = ? WHERE verification_id = ? AND status = 'queued'",
@@ -116,11 +117,13 @@ extension SQLiteStore: VerificationStore {
             let due = try Row.fetchAll(
                 db, cached: "SELECT * FROM verifications WHERE status = 'pending' AND expires_at <= ?", arguments: [ms]
             ).map(StoreRows.verification)
-            for var verification in due {
-                var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
+            for old in due {
+                var verification = old
+                let contactBefore = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID, webhooks: false)
+                var contact = contactBefore
                 VerificationRules.end(&verification, as: .expired, contact: &contact)
-                try Self.saveVerification(db, verification, now: now)
-                if let contact { try Self.saveContact(db, contact) }
+                try Self.saveVerification(db, verification, from: old, now: now)
+                if let contact, let contactBefore { try Self.saveContact(db, contact, from: contactBefore) }
             }
             try db.execute(
                 cached: "UPDATE messages SET status = 'expired', updated_at = ? WHERE status IN ('queued', 'sending') AND expires_at <= ?",
@@ -171,13 +174,13 @@ extension SQLiteStore: VerificationStore {
                 var verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
                     .map(StoreRows.verification)
             else { return }
-            var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID)
-            let before = contact
+            var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID, webhooks: false)
+            let (verificationBefore, contactBefore) = (verification, contact)
             change(&message, &verification, &contact)
             message.updatedAt = now
             try Self.saveMessage(db, message)
-            try Self.saveVerification(db, verification, now: now)
-            if let contact, contact != before { try Self.saveContact(db, contact) }
+            try Self.saveVerification(db, verification, from: verificationBefore, now: now)
+            if let contact, let contactBefore { try Self.saveContact(db, contact, from: contactBefore) }
         }
     }
 
@@ -196,17 +199,15 @@ extension SQLiteStore: VerificationStore {
 
     // MARK: Row writers
 
-    static func saveVerification(_ db: Database, _ v: Verification, now: Date) throws {
-        let previous = try String.fetchOne(db, cached: "SELECT status FROM verifications WHERE id = ?", arguments: [v.id])
-        if previous == VerificationStatus.pending.rawValue, let type = StoreEvents.type(leaving: v.status) {
+    /// Saves what changed of a verification since `old`, read in this transaction; one leaving
+    /// `pending` queues its event. Nothing changed, nothing is written.
+    static func saveVerification(_ db: Database, _ v: Verification, from old: Verification, now: Date) throws {
+        let changes = StoreRows.verificationChanges(from: old, to: v)
+        guard !changes.isEmpty else { return }
+        if old.status == .pending, let type = StoreEvents.type(leaving: v.status) {
             try Self.enqueueEvent(db, accountID: v.accountID, type: type, now: now, data: StoreEvents.data(of: v))
         }
-        try db.execute(
-            cached: """
-                UPDATE verifications SET status = ?, attempts = ?, send_count = ?, last_sent_at = ?, approved_at = ?
-                WHERE id = ?
-                """,
-            arguments: [v.status.rawValue, v.attempts, v.sendCount, v.lastSentAt.millisecondsSince1970, v.approvedAt?.millisecondsSince1970, v.id])
+        try update(db, table: "verifications", changes, whereID: v.id)
     }
 
     static func insertMessage(_ db: Database, _ m: OutboxMessage) throws {
@@ -229,11 +230,18 @@ extension SQLiteStore: VerificationStore {
             ])
     }
 
-    /// Writes a contact's mutable columns (its id and account never change).
-    static func saveContact(_ db: Database, _ contact: Contact) throws {
-        let assignments = StoreRows.contactColumns.dropFirst(2).map { "\($0) = ?" }.joined(separator: ", ")
+    /// Saves what changed of a contact since `old`, read in this transaction (its id and account
+    /// never change). Nothing changed, nothing is written.
+    static func saveContact(_ db: Database, _ contact: Contact, from old: Contact) throws {
+        try update(db, table: "contacts", StoreRows.contactChanges(from: old, to: contact), whereID: contact.id)
+    }
+
+    /// `UPDATE table SET <changes> WHERE id = ?`, through the statement cache (a few column
+    /// sets recur: a confirmation's, a failed check's, a resend's); nothing when `changes` is empty.
+    private static func update(_ db: Database, table: String, _ changes: [(column: String, value: StoredValue)], whereID id: String) throws {
+        guard !changes.isEmpty else { return }
         try db.execute(
-            cached: "UPDATE contacts SET \(assignments) WHERE id = ? AND account_id = ?",
-            arguments: StatementArguments(stored: Array(StoreRows.contactValues(contact).dropFirst(2)) + [.text(contact.id), .text(contact.accountID)]))
+            cached: "UPDATE \(table) SET \(changes.map { "\($0.column) = ?" }.joined(separator: ", ")) WHERE id = ?",
+            arguments: StatementArguments(stored: changes.map(\.value) + [.text(id)]))
     }
 }

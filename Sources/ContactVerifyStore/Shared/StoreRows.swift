@@ -27,6 +27,17 @@ enum StoreRows {
         "callback_secret", "created_at", "updated_at",
     ]
 
+    /// The mutable columns of a contact (all but its id and account) whose values differ
+    /// between `old` and `new`, with the new values. A save writes only these, so SQLite and
+    /// PostgreSQL touch only the indexes over columns that changed: confirming an email
+    /// rewrites the email-status index entry, not the address and phone index entries as well.
+    static func contactChanges(from old: Contact, to new: Contact) -> [(column: String, value: StoredValue)] {
+        let before = contactValues(old), after = contactValues(new)
+        return (2..<contactColumns.count).compactMap { index in
+            before[index] == after[index] ? nil : (contactColumns[index], after[index])
+        }
+    }
+
     static func apiKey(_ row: some StoredRow) -> APIKey {
         APIKey(
             id: row.text("id") ?? "", accountID: row.text("account_id"), isAdmin: row.bool("is_admin"), name: row.text("name"),
@@ -96,6 +107,18 @@ enum StoreRows {
             .init(v.tokenKey), .init(v.attempts), .init(v.sendCount), .init(v.lastSentAt), .init(v.createdAt), .init(v.expiresAt),
             .init(v.approvedAt), .init(v.batchID),
         ]
+    }
+
+    /// The columns a verification's life changes after its insert whose values differ between
+    /// `old` and `new`, with the new values. A `sent` outcome changes none (no write at all); a
+    /// failed check changes `attempts` alone, leaving the status indexes untouched.
+    static func verificationChanges(from old: Verification, to new: Verification) -> [(column: String, value: StoredValue)] {
+        func state(_ v: Verification) -> [StoredValue] {
+            [.init(v.status.rawValue), .init(v.attempts), .init(v.sendCount), .init(v.lastSentAt), .init(v.approvedAt)]
+        }
+        let columns = ["status", "attempts", "send_count", "last_sent_at", "approved_at"]
+        let before = state(old), after = state(new)
+        return columns.indices.compactMap { index in before[index] == after[index] ? nil : (columns[index], after[index]) }
     }
 
     static let verificationColumns = [
