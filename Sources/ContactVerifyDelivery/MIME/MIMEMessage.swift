@@ -165,24 +165,34 @@ public enum MIMEMessage {
 
     // MARK: - Body
 
-    /// CRLF for every line ending (LF, CR or CRLF in the input).
-    static func crlfNormalized(_ text: String) -> String {
-        text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-            .replacingOccurrences(of: "\n", with: "\r\n")
+    /// The UTF-8 bytes of `text` with CRLF for every line ending (LF, CR or CRLF in the input).
+    ///
+    /// One pass over the bytes: Foundation's `replacingOccurrences` (three of them, through
+    /// NSString) was 16 % of the service's CPU while it sent a batch of emails.
+    static func crlfNormalized(_ text: String) -> [UInt8] {
+        let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + text.utf8.count / 32)
+        var afterCR = false
+        for byte in text.utf8 {
+            if byte == lf && afterCR {
+                afterCR = false  // the LF of a CRLF, already written
+                continue
+            }
+            afterCR = byte == cr
+            if byte == cr || byte == lf {
+                bytes.append(cr)
+                bytes.append(lf)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return bytes
     }
 
-    /// Base64 of the UTF-8 text in lines of 76 characters joined by CRLF.
-    static func base64Lines(_ text: String) -> String {
-        let encoded = Data(text.utf8).base64EncodedString()
-        guard !encoded.isEmpty else { return "" }
-        var lines: [Substring] = []
-        var start = encoded.startIndex
-        while start < encoded.endIndex {
-            let end = encoded.index(start, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
-            lines.append(encoded[start..<end])
-            start = end
-        }
-        return lines.joined(separator: "\r\n")
+    /// Base64 of `bytes` in lines of 76 characters joined by CRLF (no CRLF after the last).
+    static func base64Lines(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
     }
 
     /// A random boundary; `=_` cannot occur in base64 text, so no part can contain it.

@@ -211,7 +211,9 @@ public final class TemplateLibrary: Sendable {
 
     /// Turns CRLF and lone CR into LF.
     static func unixNewlines(_ text: String) -> String {
-        guard text.contains("\r") else { return text }
+        // A byte search: `String.contains` goes through NSString (1.4 % of the service's CPU
+        // while it sent a batch of emails), and rendered templates rarely hold a CR.
+        guard text.utf8.contains(UInt8(ascii: "\r")) else { return text }
         return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 
