@@ -243,6 +243,30 @@ struct VerificationsAPITests {
         }
     }
 
+    @Test("an account's country allow-list refuses SMS to other countries, and email is not limited by it")
+    func countryAllowList() async throws {
+        let app = try await TestApp.make()
+        defer { app.remove() }
+        try await app.test { client in
+            _ = try await client.makeAccount("acme", region: "CN")
+            let put = try await client.call(
+                .put, "/v1/accounts/acme", body: #"{"displayName":"acme","defaultRegion":"CN","allowedCountries":["US"]}"#)
+            #expect(put.status == .ok, "\(put.text)")
+            let china = try await client.makeContact("acme", Self.ann)
+            let refused = try await client.startVerification("acme", contact: china, #"{"channel":"sms"}"#)
+            #expect(refused.status == .badRequest, "\(refused.text)")
+            #expect(refused.code == "country_not_allowed")
+            #expect(refused.errorFields == ["channel"])
+            #expect(try await client.startVerification("acme", contact: china, #"{"channel":"email"}"#).status == .accepted)
+            let us = try await client.makeContact("acme", #"{"name":"Sam","phone":"+16502530000"}"#)
+            let allowed = try await client.startVerification("acme", contact: us, #"{"channel":"sms"}"#)
+            #expect(allowed.status == .accepted, "\(allowed.text)")
+            try await app.deliver()
+            #expect(try app.outbox.emails().map(\.to) == ["ann@example.com"])
+            #expect(try app.outbox.sms().map(\.to) == ["+16502530000"])
+        }
+    }
+
     @Test("per-address and per-account SMS caps answer 429 with Retry-After")
     func sendCaps() async throws {
         let app = try await TestApp.make()

@@ -19,7 +19,7 @@ public struct StartRequest: Sendable {
     public var channel: VerificationChannel
     public var method: VerificationMethod
     public var locale: String
-    /// Region of the phone number (for the SMS geo allow-list).
+    /// Region of the phone number, for the SMS geo allow-list (needed only when the account has one).
     public var phoneRegion: String?
     public var batchID: String?
 

@@ -71,7 +71,8 @@ public final class TemplateLibrary: Sendable {
     public func locale(for candidates: [String?]) -> String {
         for candidate in candidates {
             guard let candidate else { continue }
-            let tag = candidate.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "-")
+            // Not `replacingOccurrences`: it goes through NSString, and every start and message asks.
+            let tag = String(candidate.trimmingCharacters(in: .whitespaces).map { $0 == "_" ? "-" : $0 })
             guard !tag.isEmpty, tag != "*" else { continue }
             if let exact = localeByLowercased[tag.lowercased()] { return exact }
             if let match = languageMatch(for: tag) { return match }
