@@ -92,10 +92,10 @@ struct KannelGatewayTests {
         #expect(request.url.hasSuffix("&text=Your%20code%20is%20012345.%20%E2%82%AC&charset=UTF-8"))
     }
 
-    @Test("a delivery-report URL adds dlr-mask=31 and dlr-url with status=%d, encoded")
+    @Test("a delivery-report URL adds dlr-mask=19 (final reports) and dlr-url with status=%d, encoded")
     func deliveryReport() throws {
         let request = try gateway.request(for: SMSFixtures.message("Hi 1234", report: SMSFixtures.report))
-        #expect(request.url.hasSuffix("&charset=UTF-8&dlr-mask=31&dlr-url=https%3A%2F%2Fcv.example%2Fv1%2Fdelivery-reports%2Fref123%3Fstatus%3D%25d"))
+        #expect(request.url.hasSuffix("&charset=UTF-8&dlr-mask=19&dlr-url=https%3A%2F%2Fcv.example%2Fv1%2Fdelivery-reports%2Fref123%3Fstatus%3D%25d"))
         let withQuery = try gateway.request(for: SMSFixtures.message("Hi 1234", report: SMSFixtures.report + "?x=1"))
         #expect(withQuery.url.hasSuffix("&dlr-url=https%3A%2F%2Fcv.example%2Fv1%2Fdelivery-reports%2Fref123%3Fx%3D1%26status%3D%25d"))
     }
@@ -725,7 +725,7 @@ struct SMSGatewayConfigurationTests {
     @Test("each provider makes its adapter from the generic and extra settings")
     func adapters() throws {
         let kannel = try #require(try SMSGatewayConfiguration(provider: .kannel, url: "http://k:13013/cgi-bin/sendsms", username: "u", password: "p").makeGateway() as? KannelGateway)
-        #expect(kannel.dlrMask == 31)
+        #expect(kannel.dlrMask == 19)
         #expect(kannel.from == nil)
 
         let twilio = try #require(try SMSGatewayConfiguration(provider: .twilio, username: "ACabc", password: "t", from: "+15005550006").makeGateway() as? TwilioGateway)

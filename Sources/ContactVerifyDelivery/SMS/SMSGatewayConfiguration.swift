@@ -57,7 +57,7 @@ public struct SMSGatewayConfiguration: Sendable, Equatable {
 
     /// `--sms-kannel-smsc`: the Kannel SMSC id to route through (`smsc`); unset lets Kannel route.
     public var kannelSMSC: String?
-    /// `--sms-kannel-dlr-mask`: the `dlr-mask` sent with delivery-report URLs, default 31 (1–63).
+    /// `--sms-kannel-dlr-mask`: the `dlr-mask` sent with delivery-report URLs, default 19: the final reports, 1 + 2 + 16 (1–63).
     public var kannelDLRMask: Int?
 
     /// `--sms-twilio-account-sid`: the Account SID (`AC…`) for the URL path; defaults to
@@ -118,7 +118,7 @@ public struct SMSGatewayConfiguration: Sendable, Equatable {
         case .file:
             return nil
         case .kannel:
-            let dlrMask = kannelDLRMask ?? 31
+            let dlrMask = kannelDLRMask ?? 19
             guard (1...63).contains(dlrMask) else {
                 throw SMSGatewayConfigurationError(setting: "--sms-kannel-dlr-mask", reason: "must be a Kannel DLR bitmask from 1 to 63")
             }
