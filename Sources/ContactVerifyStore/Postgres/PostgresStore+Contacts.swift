@@ -95,7 +95,8 @@ extension PostgresStore {
 
     // MARK: Helpers shared by the writes
 
-    /// Loads a contact with its webhooks and locks it until the transaction ends.
+    /// Loads a contact (with its webhooks unless `webhooks` is false) and locks it until the
+    /// transaction ends.
     static func lockContact(
         _ connection: PostgresConnection, accountID: String, id: String, webhooks: Bool = true, _ logger: Logger
     ) async throws -> Contact? {
