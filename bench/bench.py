@@ -588,20 +588,30 @@ class Bench:
             self.problems.append(f"{label}: not every distinct token confirmed: {summary['statuses']}")
         return confirmed / summary["seconds"] if summary["seconds"] else 0.0, summary
 
+    def start_hello(self, name):
+        """Starts the Hummingbird hello-world; returns (process, its /hello URL)."""
+        port = free_port()
+        process = self.processes.start(name, [self.hello, str(port)])
+        wait_until(lambda: accepts(port), f"bench-hello ({name})")
+        return process, f"http://127.0.0.1:{port}/hello"
+
+    def limit_rate(self, url, connections, seconds, detail, refusal):
+        """A limit: wrk against `url` after a warm-up; every answer must be 2xx (else
+        BenchError: `refusal` with the count). Keeps wrk's summary as details[detail]."""
+        wrk(self, url, self.size("warmup_seconds"), connections)
+        summary = wrk(self, url, seconds, connections)
+        if summary["non_2xx"]:
+            raise BenchError(f"{refusal}: {summary['non_2xx']} non-2xx responses")
+        self.details[detail] = summary
+        return summary["per_second"]
+
     def hello_rate(self):
         self.step("P2 limit: Hummingbird hello-world JSON")
-        port = free_port()
-        process = self.processes.start("hello", [self.hello, str(port)])
-        wait_until(lambda: accepts(port), "bench-hello")
-        url = f"http://127.0.0.1:{port}/hello"
-        connections = self.size("p2_connections")
-        wrk(self, url, self.size("warmup_seconds"), connections)
-        summary = wrk(self, url, self.size("p2_seconds"), connections)
+        process, url = self.start_hello("hello")
+        rate = self.limit_rate(url, self.size("p2_connections"), self.size("p2_seconds"), "hello_wrk",
+                               "the hello-world refused requests")
         self.processes.stop(process)
-        if summary["non_2xx"]:
-            raise BenchError(f"hello-world answered {summary['non_2xx']} non-2xx responses")
-        self.details["hello_wrk"] = summary
-        return summary["per_second"]
+        return rate
 
     def p2(self):
         count = self.size("p2_tokens")
@@ -686,19 +696,13 @@ class Bench:
         """Kannel's sendsms accept rate for requests shaped like the service's: each asks for the
         final delivery reports (dlr-mask 19) at a URL that answers at once (the hello-world).
         Not the limit of P3 (the issue defines that as plain sendsms), shown beside it."""
-        port = free_port()
-        hello = self.processes.start("hello-dlr", [self.hello, str(port)])
-        wait_until(lambda: accepts(port), "bench-hello for delivery reports")
-        report = urllib.parse.quote(f"http://127.0.0.1:{port}/hello?status=%d", safe="")
-        connections = self.size("gateway_connections")
-        shaped = f"{url}&charset=UTF-8&dlr-mask=19&dlr-url={report}"
-        wrk(self, shaped, self.size("warmup_seconds"), connections)
-        summary = wrk(self, shaped, self.size("gateway_seconds"), connections)
+        hello, hello_url = self.start_hello("hello-dlr")
+        report = urllib.parse.quote(f"{hello_url}?status=%d", safe="")
+        rate = self.limit_rate(f"{url}&charset=UTF-8&dlr-mask=19&dlr-url={report}", self.size("gateway_connections"),
+                               self.size("gateway_seconds"), "kannel_dlr_wrk",
+                               "Kannel refused sendsms requests with delivery reports")
         self.processes.stop(hello)
-        if summary["non_2xx"]:
-            raise BenchError(f"Kannel refused {summary['non_2xx']} sendsms requests with delivery reports")
-        self.details["kannel_dlr_wrk"] = summary
-        return summary["per_second"]
+        return rate
 
     def fakesmsc_received(self):
         """(receiver, text) of every message the fake SMSC logged."""
@@ -769,15 +773,11 @@ class Bench:
         # The limit of P3: Kannel's own accept rate, to a number no contact has.
         url = (f"{self.sendsms}?username={KANNEL_USER}&password={KANNEL_PASSWORD}&to=%2B15550000000"
                "&text=bench+message")
-        wrk(self, url, self.size("warmup_seconds"), connections)
-        kannel = wrk(self, url, self.size("gateway_seconds"), connections)
-        if kannel["non_2xx"]:
-            raise BenchError(f"Kannel refused {kannel['non_2xx']} sendsms requests")
-        self.details["kannel_wrk"] = kannel
+        kannel = self.limit_rate(url, connections, self.size("gateway_seconds"), "kannel_wrk", "Kannel refused sendsms requests")
         p3_rate = p3_count / p3_seconds
-        ratio = p3_rate / kannel["per_second"]
+        ratio = p3_rate / kannel
         self.row("P3", f"SMS of a {p3_count}-contact link batch per second (POST to last accepted) ÷ Kannel's sendsms "
-                 "accept rate", p3_rate, "msg/s", kannel["per_second"], "req/s", ratio, "≥ 0.5", ratio >= 0.5,
+                 "accept rate", p3_rate, "msg/s", kannel, "req/s", ratio, "≥ 0.5", ratio >= 0.5,
                  f"{connections} connections each; fakesmsc got each SMS exactly once; {p3_seconds:.2f} s")
         p3_row = self.rows[-1]
 
