@@ -21,7 +21,7 @@ extension SQLiteStore: BatchStore {
     }
 
     public func batch(accountID: String, id: String) async throws -> Batch? {
-        try await pool.read { db in
+        try lookup { db in
             try Row.fetchOne(db, cached: "SELECT * FROM batches WHERE account_id = ? AND id = ?", arguments: [accountID, id]).map(StoreRows.batch)
         }
     }

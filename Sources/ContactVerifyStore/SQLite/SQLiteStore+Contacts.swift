@@ -17,7 +17,7 @@ extension SQLiteStore {
     }
 
     public func contact(accountID: String, id: String) async throws -> Contact? {
-        try await pool.read { db in try Self.fetchContact(db, accountID: accountID, id: id) }
+        try lookup { db in try Self.fetchContact(db, accountID: accountID, id: id) }
     }
 
     public func updateContact(
@@ -78,7 +78,7 @@ extension SQLiteStore {
     }
 
     public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
-        try await pool.read { db in
+        try lookup { db in
             try Row.fetchOne(
                 db, cached: "SELECT * FROM contacts WHERE account_id = ? AND \(channel == .email ? "email_key" : "phone") = ?",
                 arguments: [accountID, key]

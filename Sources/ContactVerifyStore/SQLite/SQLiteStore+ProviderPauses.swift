@@ -15,7 +15,7 @@ extension SQLiteStore: ProviderPauseStore {
     }
 
     public func providerPause(provider: String, now: Date) async throws -> Date? {
-        try await pool.read { db in
+        try lookup { db in
             try Int64.fetchOne(
                 db, cached: "SELECT paused_until FROM provider_pauses WHERE provider = ? AND paused_until > ?",
                 arguments: [provider, now.millisecondsSince1970]

@@ -69,21 +69,21 @@ extension SQLiteStore: VerificationStore {
     }
 
     public func verification(accountID: String, id: String) async throws -> Verification? {
-        try await pool.read { db in
+        try lookup { db in
             try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE account_id = ? AND id = ?", arguments: [accountID, id])
                 .map(StoreRows.verification)
         }
     }
 
     public func verification(tokenKey: [UInt8]) async throws -> Verification? {
-        try await pool.read { db in
+        try lookup { db in
             try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)])
                 .map(StoreRows.verification)
         }
     }
 
     public func latestMessage(verificationID: String) async throws -> OutboxMessage? {
-        try await pool.read { db in
+        try lookup { db in
             try Row.fetchOne(
                 db, cached: "SELECT * FROM messages WHERE verification_id = ? ORDER BY seq DESC LIMIT 1", arguments: [verificationID]
             ).map(StoreRows.message)
@@ -185,7 +185,7 @@ extension SQLiteStore: VerificationStore {
     }
 
     public func nextMessageDue() async throws -> Date? {
-        try await pool.read { db in
+        try lookup { db in
             try Int64.fetchOne(db, cached: "SELECT MIN(next_attempt_at) FROM messages WHERE status IN ('queued', 'sending')")
                 .map(Date.init(millisecondsSince1970:))
         }
