@@ -5,23 +5,12 @@ import GRDB
 // ten statements, a link confirmation six) preparing cost the single writer as much CPU as
 // running them. `cached:` prepares a statement once per connection and reuses it. Only for
 // single statements with fixed SQL text (arguments go in `arguments`, never in the text).
+// Rows come through `SQLiteRow.fetchOne(_:cached:arguments:)` (SQLiteRows.swift).
 
 extension Database {
     /// Runs one statement from the connection's statement cache.
     func execute(cached sql: String, arguments: StatementArguments = StatementArguments()) throws {
         try cachedStatement(sql: sql).execute(arguments: arguments)
-    }
-}
-
-extension Row {
-    /// `fetchOne(_:sql:arguments:)` through the connection's statement cache.
-    static func fetchOne(_ db: Database, cached sql: String, arguments: StatementArguments = StatementArguments()) throws -> Row? {
-        try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
-    }
-
-    /// `fetchAll(_:sql:arguments:)` through the connection's statement cache.
-    static func fetchAll(_ db: Database, cached sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Row] {
-        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
     }
 }
 

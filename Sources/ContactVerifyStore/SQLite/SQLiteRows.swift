@@ -1,14 +1,26 @@
 import Foundation
 import GRDB
 
-/// GRDB's rows read as ``StoredRow``, so ``StoreRows`` maps them.
+/// A row copied out of a statement, read as a ``StoredRow`` so that ``StoreRows`` maps it.
 ///
-/// Values are taken from the row's `DatabaseValue`s directly, with GRDB's conversions (text
-/// from a blob as UTF-8, an integer from a whole real, bytes from text): GRDB's generic
-/// subscripts looked the column up case-insensitively, lowercasing every column name on each
-/// call, and decoded through generic metadata lookups, together about a tenth of the CPU of a
-/// link confirmation (P2 profiles, docs/performance.md).
-extension Row: StoredRow {
+/// GRDB's `Row.fetchOne` and `Row.fetchAll` build, for every fetch, a lookup table of the
+/// statement's column names lowercased (one `String` per column, then a dictionary), and its
+/// by-name subscripts lowercase again on each call; reading a 30-column contact that way was
+/// a tenth of the single writer's time in a link confirmation (P2 profiles,
+/// docs/performance.md). Here the values are copied by position and looked up by the exact
+/// name among the statement's cached column names (the schema's names are lower case). Values
+/// convert as GRDB converts them: text from a blob as UTF-8, an integer from a whole real,
+/// bytes from text.
+struct SQLiteRow: StoredRow {
+    /// The statement's column names, shared by every row it returns.
+    private let names: [String]
+    private let values: ContiguousArray<DatabaseValue>
+
+    fileprivate init(names: [String], statement: SQLiteStatement) {
+        self.names = names
+        values = ContiguousArray((0..<CInt(names.count)).map { DatabaseValue(sqliteStatement: statement, index: $0) })
+    }
+
     func text(_ column: String) -> String? {
         switch storage(column) {
         case .string(let text): text
@@ -33,13 +45,52 @@ extension Row: StoredRow {
         }
     }
 
-    /// The value of the column named exactly `column` (the schema's names are lower case);
-    /// GRDB's case-insensitive lookup is the fallback.
+    /// The value of the leftmost column named `column`; NULL when there is none.
     private func storage(_ column: String) -> DatabaseValue.Storage {
-        for (name, value) in self where name == column {
-            return value.storage
-        }
-        return (self[column] as DatabaseValue?)?.storage ?? .null
+        guard let index = names.firstIndex(of: column) else { return .null }
+        return values[index].storage
+    }
+
+    // MARK: Fetching
+
+    /// The first row of a statement from the connection's statement cache (see
+    /// `CachedStatements.swift`), for queries that return at most one row.
+    static func fetchOne(_ db: Database, cached sql: String, arguments: StatementArguments = StatementArguments()) throws -> SQLiteRow? {
+        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments).first
+    }
+
+    /// Every row of a statement from the connection's statement cache.
+    static func fetchAll(_ db: Database, cached sql: String, arguments: StatementArguments = StatementArguments()) throws -> [SQLiteRow] {
+        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    /// Every row of a statement prepared for this call only (SQL text that varies).
+    static func fetchAll(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> [SQLiteRow] {
+        try fetchAll(db.makeStatement(sql: sql), arguments: arguments)
+    }
+
+    /// Steps the statement to its end (so that it holds no read lock afterwards).
+    private static func fetchAll(_ statement: Statement, arguments: StatementArguments) throws -> [SQLiteRow] {
+        try Array(SQLiteRowCursor(statement: statement, arguments: arguments))
+    }
+}
+
+/// GRDB's cursor protocol over ``SQLiteRow``s: GRDB steps the statement and reports its
+/// errors; the cursor only copies each row out.
+private final class SQLiteRowCursor: DatabaseCursor {
+    typealias Element = SQLiteRow
+    let _statement: Statement
+    var _isDone = false
+    private let names: [String]
+
+    init(statement: Statement, arguments: StatementArguments) throws {
+        _statement = statement
+        names = statement.columnNames
+        try statement.setArguments(arguments)  // resets the statement, then binds
+    }
+
+    func _element(sqliteStatement: SQLiteStatement) -> SQLiteRow {
+        SQLiteRow(names: names, statement: sqliteStatement)
     }
 }
 

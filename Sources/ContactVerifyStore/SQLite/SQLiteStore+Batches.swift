@@ -22,7 +22,7 @@ extension SQLiteStore: BatchStore {
 
     public func batch(accountID: String, id: String) async throws -> Batch? {
         try lookup { db in
-            try Row.fetchOne(db, cached: "SELECT * FROM batches WHERE account_id = ? AND id = ?", arguments: [accountID, id]).map(StoreRows.batch)
+            try SQLiteRow.fetchOne(db, cached: "SELECT * FROM batches WHERE account_id = ? AND id = ?", arguments: [accountID, id]).map(StoreRows.batch)
         }
     }
 
@@ -31,7 +31,7 @@ extension SQLiteStore: BatchStore {
     }
 
     static func batchCounts(_ db: Database, batchID: String) throws -> BatchCounts {
-        let rows = try Row.fetchAll(
+        let rows = try SQLiteRow.fetchAll(
             db,
             cached: """
                 SELECT \(StoreSQL.batchOutcome) AS outcome, COUNT(*) AS n
@@ -39,13 +39,13 @@ extension SQLiteStore: BatchStore {
                 WHERE i.batch_id = ? GROUP BY 1
                 """,
             arguments: [batchID])
-        return StoreSQL.counts(rows.map { (outcome: $0["outcome"], n: $0["n"]) })
+        return StoreSQL.counts(rows.map { (outcome: $0.text("outcome"), n: $0.int("n") ?? 0) })
     }
 
     public func batchItems(batchID: String, limit: Int, cursor: String?) async throws -> Page<BatchItem> {
         let after = try StoreCursor.decode(cursor, StoreCursor.batchItems, initial: -1)
         let rows = try await pool.read { db in
-            try Row.fetchAll(
+            try SQLiteRow.fetchAll(
                 db,
                 cached: """
                     SELECT i.position, i.contact_id, i.verification_id, i.error_code, i.error_message, \(StoreSQL.batchOutcome) AS outcome
@@ -53,14 +53,14 @@ extension SQLiteStore: BatchStore {
                     WHERE i.batch_id = ? AND i.position > ? ORDER BY i.position LIMIT ?
                     """,
                 arguments: [batchID, after, limit + 1]
-            ).map { (position: $0["position"] as Int64, item: StoreRows.batchItem($0)) }
+            ).map { (position: $0.integer("position") ?? 0, item: StoreRows.batchItem($0)) }
         }
         return StoreCursor.page(rows, limit: limit, StoreCursor.batchItems)
     }
 
     public func pendingBatchItems(limit: Int) async throws -> [PendingBatchItem] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try SQLiteRow.fetchAll(
                 db,
                 cached: """
                     SELECT b.*, i.contact_id AS item_contact_id
@@ -69,7 +69,7 @@ extension SQLiteStore: BatchStore {
                     ORDER BY b.seq, i.position LIMIT ?
                     """,
                 arguments: [limit]
-            ).map { PendingBatchItem(batch: StoreRows.batch($0), contactID: $0["item_contact_id"]) }
+            ).map { PendingBatchItem(batch: StoreRows.batch($0), contactID: $0.text("item_contact_id") ?? "") }
         }
     }
 
@@ -86,7 +86,7 @@ extension SQLiteStore: BatchStore {
 
     public func completeBatches(now: Date) async throws -> [Batch] {
         try await writer.write { db in
-            let done = try Row.fetchAll(
+            let done = try SQLiteRow.fetchAll(
                 db,
                 cached: """
                     SELECT * FROM batches b WHERE b.status = 'running'

@@ -70,16 +70,16 @@ extension SQLiteStore {
         let query = sql
         let queryArguments = arguments
         let rows = try await pool.read { db in
-            let rows = try Row.fetchAll(db, cached: query, arguments: queryArguments)
+            let rows = try SQLiteRow.fetchAll(db, cached: query, arguments: queryArguments)
             let contacts = try Self.withWebhooks(db, rows.map(StoreRows.contact))
-            return zip(rows, contacts).map { (position: $0["seq"] as Int64, item: $1) }
+            return zip(rows, contacts).map { (position: $0.integer("seq") ?? 0, item: $1) }
         }
         return StoreCursor.page(rows, limit: limit, StoreCursor.contacts)
     }
 
     public func contactHolding(accountID: String, channel: AddressChannel, key: String) async throws -> Contact? {
         try lookup { db in
-            try Row.fetchOne(
+            try SQLiteRow.fetchOne(
                 db, cached: "SELECT * FROM contacts WHERE account_id = ? AND \(channel == .email ? "email_key" : "phone") = ?",
                 arguments: [accountID, key]
             ).map(StoreRows.contact)
@@ -91,7 +91,7 @@ extension SQLiteStore {
     /// A contact of the account; with `webhooks: false` its webhooks are left empty (the
     /// verification writes never read or change them, and skip the query).
     static func fetchContact(_ db: Database, accountID: String, id: String, webhooks: Bool = true) throws -> Contact? {
-        guard let contact = try Row.fetchOne(db, cached: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+        guard let contact = try SQLiteRow.fetchOne(db, cached: "SELECT * FROM contacts WHERE account_id = ? AND id = ?", arguments: [accountID, id])
             .map(StoreRows.contact)
         else { return nil }
         return webhooks ? try withWebhooks(db, [contact]).first : contact
@@ -107,7 +107,7 @@ extension SQLiteStore {
         // page's text varies with its size (up to 200), so it is prepared once per page instead.
         let rows =
             contacts.count == 1
-            ? try Row.fetchAll(db, cached: sql, arguments: arguments) : try Row.fetchAll(db, sql: sql, arguments: arguments)
+            ? try SQLiteRow.fetchAll(db, cached: sql, arguments: arguments) : try SQLiteRow.fetchAll(db, sql: sql, arguments: arguments)
         return StoreRows.attach(rows.map(StoreRows.webhook), to: contacts)
     }
 

@@ -5,7 +5,7 @@ import GRDB
 extension SQLiteStore: EventStore {
     public func claimDueEvents(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedEvent] {
         try await writer.write { db in
-            let rows = try Row.fetchAll(
+            let rows = try SQLiteRow.fetchAll(
                 db,
                 cached: """
                     SELECT e.*, a.callback_url AS callback_url, a.callback_secret AS callback_secret
@@ -20,14 +20,14 @@ extension SQLiteStore: EventStore {
                 try db.execute(
                     cached: "UPDATE events SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?",
                     arguments: [leaseUntil.millisecondsSince1970, now.millisecondsSince1970, event.id])
-                guard let url: String = row["callback_url"] else {
+                guard let url = row.text("callback_url") else {
                     try db.execute(
                         cached: "UPDATE events SET status = 'failed', last_error = 'no callback URL' WHERE id = ?", arguments: [event.id])
                     continue
                 }
                 var sent = event
                 sent.attempts += 1
-                claimed.append(ClaimedEvent(event: sent, callbackURL: url, callbackSecret: row["callback_secret"]))
+                claimed.append(ClaimedEvent(event: sent, callbackURL: url, callbackSecret: row.text("callback_secret")))
             }
             return claimed
         }
@@ -43,7 +43,7 @@ extension SQLiteStore: EventStore {
 
     public func events(accountID: String, limit: Int) async throws -> [Event] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try SQLiteRow.fetchAll(
                 db, cached: "SELECT * FROM events WHERE account_id = ? ORDER BY seq DESC LIMIT ?", arguments: [accountID, limit]
             ).map(StoreRows.event)
         }

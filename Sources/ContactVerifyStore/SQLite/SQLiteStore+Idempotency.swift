@@ -7,7 +7,7 @@ extension SQLiteStore: IdempotencyStore {
         accountID: String, key: String, fingerprint: [UInt8], now: Date, staleAfter: TimeInterval, retention: TimeInterval
     ) async throws -> IdempotencyClaim {
         try await writer.write { db in
-            if let row = try Row.fetchOne(
+            if let row = try SQLiteRow.fetchOne(
                 db, cached: "SELECT * FROM idempotency_keys WHERE account_id = ? AND key = ?", arguments: [accountID, key])
             {
                 if let answer = IdempotencyRows.answer(row, fingerprint: fingerprint, now: now, staleAfter: staleAfter, retention: retention) {

@@ -12,7 +12,7 @@ extension SQLiteStore: VerificationStore {
                 throw ServiceError.notFound("contact")
             }
             let contactBefore = contact
-            let open = try Row.fetchOne(
+            let open = try SQLiteRow.fetchOne(
                 db, cached: "SELECT * FROM verifications WHERE contact_id = ? AND channel = ? AND status = 'pending' ORDER BY seq DESC LIMIT 1",
                 arguments: [contactID, channel.rawValue]
             ).map(StoreRows.verification)
@@ -70,21 +70,21 @@ extension SQLiteStore: VerificationStore {
 
     public func verification(accountID: String, id: String) async throws -> Verification? {
         try lookup { db in
-            try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE account_id = ? AND id = ?", arguments: [accountID, id])
+            try SQLiteRow.fetchOne(db, cached: "SELECT * FROM verifications WHERE account_id = ? AND id = ?", arguments: [accountID, id])
                 .map(StoreRows.verification)
         }
     }
 
     public func verification(tokenKey: [UInt8]) async throws -> Verification? {
         try lookup { db in
-            try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)])
+            try SQLiteRow.fetchOne(db, cached: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)])
                 .map(StoreRows.verification)
         }
     }
 
     public func latestMessage(verificationID: String) async throws -> OutboxMessage? {
         try lookup { db in
-            try Row.fetchOne(
+            try SQLiteRow.fetchOne(
                 db, cached: "SELECT * FROM messages WHERE verification_id = ? ORDER BY seq DESC LIMIT 1", arguments: [verificationID]
             ).map(StoreRows.message)
         }
@@ -94,7 +94,7 @@ extension SQLiteStore: VerificationStore {
         id: String, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
     ) async throws -> R {
         try await writer.write { db in
-            guard var verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
+            guard var verification = try SQLiteRow.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
                 .map(StoreRows.verification)
             else { throw ServiceError.notFound("verification") }
             var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID, webhooks: false)
@@ -114,7 +114,7 @@ extension SQLiteStore: VerificationStore {
     public func expireDue(now: Date) async throws -> Int {
         try await writer.write { db in
             let ms = now.millisecondsSince1970
-            let due = try Row.fetchAll(
+            let due = try SQLiteRow.fetchAll(
                 db, cached: "SELECT * FROM verifications WHERE status = 'pending' AND expires_at <= ?", arguments: [ms]
             ).map(StoreRows.verification)
             for old in due {
@@ -136,7 +136,7 @@ extension SQLiteStore: VerificationStore {
     public func claimDueMessages(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedMessage] {
         try await writer.write { db in
             let ms = now.millisecondsSince1970
-            let rows = try Row.fetchAll(
+            let rows = try SQLiteRow.fetchAll(
                 db,
                 cached: """
                     SELECT m.*, a.display_name AS account_name, c.name AS contact_name, v.id AS v_id
@@ -156,11 +156,11 @@ extension SQLiteStore: VerificationStore {
                 message.nextAttemptAt = leaseUntil
                 message.updatedAt = now
                 try Self.saveMessage(db, message)
-                guard let verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
+                guard let verification = try SQLiteRow.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
                     .map(StoreRows.verification)
                 else { continue }
                 claimed.append(ClaimedMessage(
-                    message: message, verification: verification, accountName: row["account_name"], contactName: row["contact_name"]))
+                    message: message, verification: verification, accountName: row.text("account_name") ?? "", contactName: row.text("contact_name")))
             }
             return claimed
         }
@@ -170,8 +170,8 @@ extension SQLiteStore: VerificationStore {
         messageID: String, now: Date, _ change: @escaping @Sendable (inout OutboxMessage, inout Verification, inout Contact?) -> Void
     ) async throws {
         try await writer.write { db in
-            guard var message = try Row.fetchOne(db, cached: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]).map(StoreRows.message),
-                var verification = try Row.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
+            guard var message = try SQLiteRow.fetchOne(db, cached: "SELECT * FROM messages WHERE id = ?", arguments: [messageID]).map(StoreRows.message),
+                var verification = try SQLiteRow.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [message.verificationID])
                     .map(StoreRows.verification)
             else { return }
             var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID, webhooks: false)

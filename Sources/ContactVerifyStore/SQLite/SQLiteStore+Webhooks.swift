@@ -8,10 +8,10 @@ extension SQLiteStore: WebhookSendStore {
         let since = nowMS - Int64(window * 1000)
         return try await writer.write { db in
             try db.execute(cached: "DELETE FROM webhook_sends WHERE sent_at <= ?", arguments: [since])
-            let row = try Row.fetchOne(
+            let row = try SQLiteRow.fetchOne(
                 db, cached: "SELECT COUNT(*) AS sends, MIN(sent_at) AS oldest FROM webhook_sends WHERE url_key = ? AND sent_at > ?",
                 arguments: [Data(robotKey), since])
-            if let row, (row["sends"] as Int? ?? 0) >= limit, let oldest = row["oldest"] as Int64? {
+            if let row, (row.int("sends") ?? 0) >= limit, let oldest = row.integer("oldest") {
                 return Date(millisecondsSince1970: oldest + Int64(window * 1000))
             }
             try db.execute(cached: "INSERT INTO webhook_sends (url_key, sent_at) VALUES (?, ?)", arguments: [Data(robotKey), nowMS])

@@ -82,9 +82,9 @@ extension SQLiteStore {
     public func putAccount(_ account: Account) async throws -> (account: Account, created: Bool) {
         try await writer.write { db in
             var stored = account
-            let existing = try Row.fetchOne(db, cached: "SELECT created_at FROM accounts WHERE id = ?", arguments: [account.id])
-            if let existing {
-                stored.createdAt = Date(millisecondsSince1970: existing["created_at"])
+            let existing = try SQLiteRow.fetchOne(db, cached: "SELECT created_at FROM accounts WHERE id = ?", arguments: [account.id])
+            if let createdAt = existing?.date("created_at") {
+                stored.createdAt = createdAt
             }
             let columns = StoreRows.accountColumns
             try db.execute(
@@ -99,7 +99,7 @@ extension SQLiteStore {
 
     public func account(id: String) async throws -> Account? {
         try lookup { db in
-            try Row.fetchOne(db, cached: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(StoreRows.account)
+            try SQLiteRow.fetchOne(db, cached: "SELECT * FROM accounts WHERE id = ?", arguments: [id]).map(StoreRows.account)
         }
     }
 
@@ -113,7 +113,7 @@ extension SQLiteStore {
 
     public func activeKey(secretHash: [UInt8]) async throws -> APIKey? {
         try lookup { db in
-            try Row.fetchOne(
+            try SQLiteRow.fetchOne(
                 db, cached: "SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL",
                 arguments: [Data(secretHash)]
             ).map(StoreRows.apiKey)
