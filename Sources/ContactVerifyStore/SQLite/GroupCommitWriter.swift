@@ -44,12 +44,7 @@ final class GroupCommitWriter: Sendable {
                 run: { db in
                     let outcome: Result<T, any Error>
                     do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try body(db)
-                            return .commit
-                        }
-                        outcome = .success(value!)
+                        outcome = .success(try Self.inSavepoint(db) { try body(db) })
                     } catch {
                         outcome = .failure(error)
                     }
@@ -70,6 +65,27 @@ final class GroupCommitWriter: Sendable {
                 return true
             }
             if startFlush { flush() }
+        }
+    }
+
+    /// Runs `body` in a savepoint of the open transaction: its changes stay if it returns and
+    /// are rolled back if it throws. GRDB's `inSavepoint` prepares `SAVEPOINT` and `RELEASE`
+    /// afresh on every call; with one savepoint per job, hundreds per transaction, these come
+    /// from the connection's statement cache instead.
+    private static func inSavepoint<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.execute(cached: "SAVEPOINT job")
+        do {
+            let value = try body()
+            try db.execute(cached: "RELEASE SAVEPOINT job")
+            return value
+        } catch {
+            // After some errors SQLite has rolled the whole transaction back, savepoint and
+            // all; `flush` fails every job then.
+            if db.isInsideTransaction {
+                try? db.execute(cached: "ROLLBACK TRANSACTION TO SAVEPOINT job")
+                try? db.execute(cached: "RELEASE SAVEPOINT job")
+            }
+            throw error
         }
     }
 
