@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ContactVerifyCoreTests",
-            dependencies: ["ContactVerifyCore"],
+            dependencies: ["ContactVerifyCore", "TestServers"],
             swiftSettings: testSwiftSettings
         ),
         .testTarget(

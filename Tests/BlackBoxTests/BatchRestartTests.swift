@@ -8,9 +8,9 @@ struct BatchRestartTests {
         let total = 2000
         let first = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: first.dataDirectory) }
-        _ = try first.command(["accounts", "put", "acme"])
-        let admin = try first.command(["keys", "create", "--admin"])
-        try first.start(arguments: ["--batch-rate", "400"])
+        _ = try await first.command(["accounts", "put", "acme"])
+        let admin = try await first.command(["keys", "create", "--admin"])
+        try await first.start(arguments: ["--batch-rate", "400"])
 
         let ids = try await ServiceProcess.createContacts(total, account: "acme", key: admin, through: [first])
         #expect(Set(ids).count == total)
@@ -28,12 +28,12 @@ struct BatchRestartTests {
             if progressed >= 100 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        first.kill()
+        await first.kill()
         #expect(progressed >= 100 && progressed < 500, "killed mid-batch after \(progressed) items")
 
         let second = ServiceProcess(dataDirectory: first.dataDirectory)
-        try second.start(arguments: ["--batch-rate", "400"])
-        defer { _ = second.terminate() }
+        try await second.start(arguments: ["--batch-rate", "400"])
+        defer { second.stop() }
         var counts: [String: Int] = [:]
         let finish = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < finish {

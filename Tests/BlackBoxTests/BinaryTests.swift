@@ -1,4 +1,5 @@
 import Foundation
+import TestServers
 import Testing
 
 @Suite("The built binary")
@@ -6,11 +7,11 @@ struct BinaryTests {
     @Test("serves HTTP on a free port, uses keys made by the CLI, and exits cleanly on SIGTERM")
     func servesAndShutsDown() async throws {
         let service = ServiceProcess()
-        _ = try service.command(["accounts", "put", "acme", "--default-region", "CN"])
-        let admin = try service.command(["keys", "create", "--admin"])
+        _ = try await service.command(["accounts", "put", "acme", "--default-region", "CN"])
+        let admin = try await service.command(["keys", "create", "--admin"])
         #expect(admin.hasPrefix("cvk_") && !admin.contains("\n"))
-        let accountKey = try service.command(["keys", "create", "--account", "acme"])
-        try service.start()
+        let accountKey = try await service.command(["keys", "create", "--account", "acme"])
+        try await service.start()
 
         let (health, _) = try await service.request("GET", "/healthz")
         #expect(health == 200)
@@ -22,20 +23,13 @@ struct BinaryTests {
         #expect(forbidden == 403)
         let (allowed, _) = try await service.request("PUT", "/v1/accounts/other", key: admin, body: #"{"displayName":"x"}"#)
         #expect(allowed == 201)
-        #expect(service.terminate() == 0)
+        #expect(await service.terminate() == 0)
     }
 
     @Test("every command's --help names each option's environment variable and default")
-    func helpListsEnvironment() throws {
+    func helpListsEnvironment() async throws {
         for command in [["serve"], ["migrate"], ["keys", "create"], ["accounts", "put"]] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
-            process.arguments = command + ["--help"]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let text = try await Self.help(command)
             #expect(text.contains("CONTACT_VERIFY_DATA_DIR"), "\(command)")
             if command == ["serve"] {
                 for variable in [
@@ -49,29 +43,22 @@ struct BinaryTests {
     }
 
     @Test("docker/compose.yaml sets only settings that `serve --help` documents (no Docker engine runs here)")
-    func composeSettingsExist() throws {
+    func composeSettingsExist() async throws {
         let compose = try String(contentsOfFile: ServiceProcess.packageRoot + "/docker/compose.yaml", encoding: .utf8)
         let names = compose.matches(of: /(?m)^\s+(CONTACT_VERIFY_[A-Z0-9_]+):/).map { String($0.1) }
         #expect(names.count >= 10)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
-        process.arguments = ["serve", "--help"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let help = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let help = try await Self.help(["serve"])
         for name in names {
             #expect(help.contains("env: \(name)") || help.contains(" \(name)"), "\(name) is not a serve setting")
         }
     }
 
     @Test("an outbox lease shorter than the longest send is refused at start-up (a slow send must not be claimed again)")
-    func leaseOutlastsSend() throws {
+    func leaseOutlastsSend() async throws {
         let service = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: service.dataDirectory) }
-        #expect {
-            try service.start(arguments: ["--smtp-url", "smtp://127.0.0.1:25", "--smtp-tls", "none", "--smtp-timeout", "30", "--outbox-lease", "20"])
+        await #expect {
+            try await service.start(arguments: ["--smtp-url", "smtp://127.0.0.1:25", "--smtp-tls", "none", "--smtp-timeout", "30", "--outbox-lease", "20"])
         } throws: { error in
             guard case ServiceProcess.ServiceError.exited(let log) = error else { return false }
             return log.contains("--outbox-lease (20 s) must be longer than the longest send (35 s")
@@ -79,11 +66,11 @@ struct BinaryTests {
     }
 
     @Test("a longest send over half the code lifetime is refused at start-up, naming both flags (R-5: a code must not arrive expired)")
-    func sendFitsCodeLifetime() throws {
+    func sendFitsCodeLifetime() async throws {
         let service = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: service.dataDirectory) }
-        #expect {
-            try service.start(arguments: [
+        await #expect {
+            try await service.start(arguments: [
                 "--smtp-url", "smtp://127.0.0.1:25", "--smtp-tls", "none", "--smtp-timeout", "300", "--outbox-lease", "600",
             ])
         } throws: { error in
@@ -93,10 +80,20 @@ struct BinaryTests {
         // The same send with a lifetime twice as long starts (the rule, not the flags, refused).
         let fitting = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: fitting.dataDirectory) }
-        try fitting.start(arguments: [
+        try await fitting.start(arguments: [
             "--smtp-url", "smtp://127.0.0.1:25", "--smtp-tls", "none", "--smtp-timeout", "300", "--outbox-lease", "600",
             "--code-lifetime", "610",
         ])
-        #expect(fitting.terminate() == 0)
+        #expect(await fitting.terminate() == 0)
+    }
+
+    /// The `--help` text of `command` (standard output; the run must succeed).
+    static func help(_ command: [String]) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
+        process.arguments = command + ["--help"]
+        let result = try await process.runToEnd()
+        #expect(result.status == 0, "\(command) --help")
+        return result.output
     }
 }

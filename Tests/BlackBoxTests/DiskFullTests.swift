@@ -16,10 +16,10 @@ struct DiskFullTests {
         let shim: String
         var flag: String { folder + "/disk-full" }
 
-        init() throws {
+        init() async throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("cv-enospc-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            shim = try Tools.compileShim("fail_enospc", into: folder)
+            shim = try await Tools.compileShim("fail_enospc", into: folder)
         }
 
         /// Turns the full disk on or off.
@@ -33,20 +33,20 @@ struct DiskFullTests {
 
         /// `serve` on `folder/data` with the shim preloaded (failing only WAL writes whose bytes
         /// contain `pattern`, if given); returns it and an admin API key.
-        func startService(pattern: String? = nil, arguments: [String] = []) throws -> (ServiceProcess, String) {
+        func startService(pattern: String? = nil, arguments: [String] = []) async throws -> (ServiceProcess, String) {
             let service = ServiceProcess(dataDirectory: folder + "/data")
-            _ = try service.command(["accounts", "put", "acme"])
-            let admin = try service.command(["keys", "create", "--admin"])
+            _ = try await service.command(["accounts", "put", "acme"])
+            let admin = try await service.command(["keys", "create", "--admin"])
             var environment = ["LD_PRELOAD": shim, "FAIL_ENOSPC_FLAG": flag]
             if let pattern { environment["FAIL_ENOSPC_PATTERN"] = pattern }
-            try service.start(arguments: arguments, environment: environment)
+            try await service.start(arguments: arguments, environment: environment)
             return (service, admin)
         }
     }
 
     /// Rows of `sql` on the running service's database, read by a separate `sqlite3` (no shim).
-    static func query(_ service: ServiceProcess, _ sql: String) throws -> String {
-        try Tools.run("/usr/bin/sqlite3", ["-readonly", service.dataDirectory + "/" + database, sql])
+    static func query(_ service: ServiceProcess, _ sql: String) async throws -> String {
+        try await Tools.run("/usr/bin/sqlite3", ["-readonly", service.dataDirectory + "/" + database, sql])
     }
 
     /// A 503 `storage_full` problem with `Retry-After: 30`, naming no SQLite message or file.
@@ -62,10 +62,10 @@ struct DiskFullTests {
 
     @Test("F20: while every WAL write fails with ENOSPC, creates get 503 storage_full with Retry-After 30 and leave no row, reads still work and the process stays up; with room again the same creates get 201, and after a clean stop integrity_check is ok with exactly one row per address")
     func fullDiskRefusesWritesAndRecovers() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { try? FileManager.default.removeItem(atPath: setup.folder) }
-        let (service, admin) = try setup.startService()
-        defer { if service.process.isRunning { service.kill() } }
+        let (service, admin) = try await setup.startService()
+        defer { service.stop() }
 
         let acknowledged = try await ServiceProcess.createContacts(16, account: "acme", key: admin, through: [service])
         #expect(Set(acknowledged).count == 16)
@@ -105,7 +105,7 @@ struct DiskFullTests {
             #expect(lookup.status == 200, "\(lookup.body)")
             #expect(lookup.object["contactId"] is NSNull, "a refused create left a contact: \(lookup.body)")
         }
-        #expect(try Self.query(service, "SELECT count(*) FROM contacts") == "16")
+        #expect(try await Self.query(service, "SELECT count(*) FROM contacts") == "16")
 
         try setup.diskFull(false)
         for body in bodies {
@@ -113,13 +113,13 @@ struct DiskFullTests {
             #expect(retried.status == 201, "with room again: \(retried.status) \(retried.body)")
         }
         #expect(service.process.isRunning)
-        #expect(service.terminate() == 0)
+        #expect(await service.terminate() == 0)
 
         let path = service.dataDirectory + "/" + Self.database
-        #expect(try Tools.sqlite(path, "PRAGMA integrity_check") == "ok")
-        #expect(try Tools.sqlite(path, "SELECT count(*) FROM contacts") == "24")
+        #expect(try await Tools.sqlite(path, "PRAGMA integrity_check") == "ok")
+        #expect(try await Tools.sqlite(path, "SELECT count(*) FROM contacts") == "24")
         let expected = (0..<bodies.count).map { "full\($0)@example.com|1" }.joined(separator: "\n")
-        #expect(try Tools.sqlite(path, "SELECT email, count(*) FROM contacts WHERE email LIKE 'full%' GROUP BY email ORDER BY email") == expected)
+        #expect(try await Tools.sqlite(path, "SELECT email, count(*) FROM contacts WHERE email LIKE 'full%' GROUP BY email ORDER BY email") == expected)
     }
 
     /// Bytes found only in a stored verification response: a key of its JSON body. No column,
@@ -129,11 +129,11 @@ struct DiskFullTests {
 
     @Test("F20 after the commit: when the disk is full only for the write that stores an idempotent response, the start still answers 202 with its verification, and retries of the key (disk still full, then with room) answer Idempotent-Replayed with the same verification: one verification, one message, one email")
     func fullDiskAfterTheCommitKeepsTheSuccess() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { try? FileManager.default.removeItem(atPath: setup.folder) }
         // A long lease: a delivery record the fault spoils must not be resent within the test.
-        let (service, admin) = try setup.startService(pattern: Self.storedVerificationResponse, arguments: ["--outbox-lease", "600"])
-        defer { if service.process.isRunning { service.kill() } }
+        let (service, admin) = try await setup.startService(pattern: Self.storedVerificationResponse, arguments: ["--outbox-lease", "600"])
+        defer { service.stop() }
 
         let created = try await service.send("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Ann","email":"ann@example.com"}"#)
         #expect(created.status == 201, "\(created.body)")
@@ -150,14 +150,14 @@ struct DiskFullTests {
         let verification = try #require(first.object["id"] as? String)
         // The response was answered only after its store failed: the claim holds the
         // verification's id and no response. (Without the fault this is `0|<id>`.)
-        #expect(try Self.query(service, claim) == "1|\(verification)")
+        #expect(try await Self.query(service, claim) == "1|\(verification)")
 
         // A retry while the disk is still full is answered from the verification.
         let second = try await service.send("POST", path, key: admin, body: start, headers: key)
         #expect(second.status == 202, "\(second.body)")
         #expect(second.header("Idempotent-Replayed") == "true")
         #expect(second.object["id"] as? String == verification)
-        #expect(try Self.query(service, claim) == "1|\(verification)")
+        #expect(try await Self.query(service, claim) == "1|\(verification)")
 
         // With room again the rebuilt response is stored, and later retries get it byte for byte.
         try setup.diskFull(false)
@@ -165,20 +165,20 @@ struct DiskFullTests {
         #expect(third.status == 202, "\(third.body)")
         #expect(third.header("Idempotent-Replayed") == "true")
         #expect(third.object["id"] as? String == verification)
-        #expect(try Self.query(service, claim) == "0|\(verification)")
+        #expect(try await Self.query(service, claim) == "0|\(verification)")
         let fourth = try await service.send("POST", path, key: admin, body: start, headers: key)
         #expect(fourth.status == 202)
         #expect(fourth.header("Idempotent-Replayed") == "true")
         #expect(fourth.body == third.body)
 
         // Nothing ran twice: one verification sent once, one message, one email.
-        #expect(try Self.query(service, "SELECT id, send_count FROM verifications WHERE contact_id = '\(contact)'") == "\(verification)|1")
-        #expect(try Self.query(service, "SELECT count(*) FROM messages WHERE verification_id = '\(verification)'") == "1")
+        #expect(try await Self.query(service, "SELECT id, send_count FROM verifications WHERE contact_id = '\(contact)'") == "\(verification)|1")
+        #expect(try await Self.query(service, "SELECT count(*) FROM messages WHERE verification_id = '\(verification)'") == "1")
         try await waitFor(try Self.emails(service, to: "ann@example.com") >= 1, "the verification's email")
         #expect(service.process.isRunning)
-        #expect(service.terminate() == 0)
+        #expect(await service.terminate() == 0)
         #expect(try Self.emails(service, to: "ann@example.com") == 1)
-        #expect(try Tools.sqlite(service.dataDirectory + "/" + Self.database, "PRAGMA integrity_check") == "ok")
+        #expect(try await Tools.sqlite(service.dataDirectory + "/" + Self.database, "PRAGMA integrity_check") == "ok")
     }
 
     /// The `.eml` files the file transport wrote to `address`.

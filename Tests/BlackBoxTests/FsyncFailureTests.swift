@@ -15,14 +15,14 @@ struct FsyncFailureTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cv-fsync-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let shim = try Tools.compileShim("fail_fsync", into: folder)
+        let shim = try await Tools.compileShim("fail_fsync", into: folder)
         let flag = folder + "/fail-fsync"
 
         let service = ServiceProcess(dataDirectory: folder + "/data")
-        _ = try service.command(["accounts", "put", "acme"])
-        let admin = try service.command(["keys", "create", "--admin"])
-        try service.start(environment: ["LD_PRELOAD": shim, "FAIL_FSYNC_FLAG": flag])
-        defer { if service.process.isRunning { service.kill() } }
+        _ = try await service.command(["accounts", "put", "acme"])
+        let admin = try await service.command(["keys", "create", "--admin"])
+        try await service.start(environment: ["LD_PRELOAD": shim, "FAIL_FSYNC_FLAG": flag])
+        defer { service.stop() }
 
         // Acknowledged before the fault (each 201 came after its commit's fsync).
         let acknowledged = try await ServiceProcess.createContacts(24, account: "acme", key: admin, through: [service])
@@ -46,15 +46,15 @@ struct FsyncFailureTests {
 
         // The supervisor's restart, on the same data and without the shim.
         let restarted = ServiceProcess(dataDirectory: service.dataDirectory)
-        try restarted.start()
+        try await restarted.start()
         for id in acknowledged {
             let (status, body) = try await restarted.request("GET", "/v1/accounts/acme/contacts/\(id)", key: admin)
             #expect(status == 200, "acknowledged contact \(id) after the restart: \(body)")
         }
-        #expect(restarted.terminate() == 0)
+        #expect(await restarted.terminate() == 0)
         let database = service.dataDirectory + "/contact-verify.sqlite"
-        #expect(try Tools.sqlite(database, "PRAGMA integrity_check") == "ok")
-        let count = try #require(Int(try Tools.sqlite(database, "SELECT count(*) FROM contacts")))
+        #expect(try await Tools.sqlite(database, "PRAGMA integrity_check") == "ok")
+        let count = try #require(Int(try await Tools.sqlite(database, "SELECT count(*) FROM contacts")))
         // The unacknowledged contact may or may not have reached the disk; nothing else is there.
         #expect(count == 24 || count == 25, "\(count) contacts")
     }

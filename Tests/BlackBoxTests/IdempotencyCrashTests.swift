@@ -1,4 +1,5 @@
 import Foundation
+import TestServers
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -51,17 +52,13 @@ struct IdempotencyCrashTests {
     }
 
     /// Runs one statement with the `sqlite3` shell on the service's database; rows as `|`-separated lines.
-    static func query(_ service: ServiceProcess, _ sql: String) throws -> [[String]] {
+    static func query(_ service: ServiceProcess, _ sql: String) async throws -> [[String]] {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         child.arguments = ["-readonly", service.dataDirectory + "/" + database, sql]
-        let out = Pipe()
-        child.standardOutput = out
-        try child.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
-        #expect(child.terminationStatus == 0, "sqlite3 \(sql)")
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        let result = try await child.runToEnd()
+        #expect(result.status == 0, "sqlite3 \(sql)")
+        return result.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
     }
 
     /// Every `.eml` the file transport wrote, counted by its `To:` line.
@@ -88,9 +85,9 @@ struct IdempotencyCrashTests {
         var service = ServiceProcess()
         let data = service.dataDirectory
         defer { try? FileManager.default.removeItem(atPath: data) }
-        _ = try service.command(["accounts", "put", "acme"])
-        let apiKey = try service.command(["keys", "create", "--admin"])
-        try service.start(arguments: arguments)
+        _ = try await service.command(["accounts", "put", "acme"])
+        let apiKey = try await service.command(["keys", "create", "--admin"])
+        try await service.start(arguments: arguments)
         let all = try await ServiceProcess.createContacts((maxRounds + 1) * perRound, account: "acme", key: apiKey, through: [service])
         // How long a round takes unharmed (mostly the argon2 hashes before the commits): the
         // kills fall at random within it, so they land before, between and after the commits.
@@ -123,17 +120,17 @@ struct IdempotencyCrashTests {
                 }
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...spread)))
-            service.kill()
+            await service.kill()
             let first = await firstTries.value
 
-            let rows = try Self.query(
+            let rows = try await Self.query(
                 service, "SELECT key, status IS NOT NULL, resource_id IS NOT NULL FROM idempotency_keys WHERE key LIKE 'key-%'")
             var window: [String: Window] = [:]
             for row in rows where row.count == 3 {
                 window[String(row[0].dropFirst(4))] = row[1] == "1" ? .completed : row[2] == "1" ? .committed : .claimed
             }
             service = ServiceProcess(dataDirectory: data)
-            try service.start(arguments: arguments)
+            try await service.start(arguments: arguments)
 
             for contact in group {
                 let left = window[contact] ?? .notClaimed
@@ -171,31 +168,31 @@ struct IdempotencyCrashTests {
         #expect(windows[.claimed] != nil, "no kill landed between a claim and its commit in \(round) rounds")
 
         // One verification per contact, the one every retry named, with one message and one send.
-        let verifications = try Self.query(service, "SELECT contact_id, id, send_count FROM verifications").filter { answered[$0[0]] != nil }
+        let verifications = try await Self.query(service, "SELECT contact_id, id, send_count FROM verifications").filter { answered[$0[0]] != nil }
         #expect(verifications.count == contacts.count)
         #expect(Dictionary(verifications.map { ($0[0], $0[1]) }, uniquingKeysWith: { a, _ in a }) == answered)
         #expect(verifications.allSatisfy { $0[2] == "1" })
         let ids = Set(answered.values)
-        let messages = try Self.query(service, "SELECT verification_id, COUNT(*) FROM messages GROUP BY verification_id").filter { ids.contains($0[0]) }
+        let messages = try await Self.query(service, "SELECT verification_id, COUNT(*) FROM messages GROUP BY verification_id").filter { ids.contains($0[0]) }
         #expect(messages.count == contacts.count)
         #expect(messages.allSatisfy { $0[1] == "1" })
         // Every key ends with the stored 202 of its contact's verification.
-        let keys = try Self.query(service, "SELECT key, status, resource_id FROM idempotency_keys WHERE key LIKE 'key-%'")
+        let keys = try await Self.query(service, "SELECT key, status, resource_id FROM idempotency_keys WHERE key LIKE 'key-%'")
         #expect(keys.count == contacts.count)
         #expect(keys.allSatisfy { $0[1] == "202" && answered[String($0[0].dropFirst(4))] == $0[2] })
 
         // The last instance sends everything (messages a kill left claimed after their lease):
         // one email per contact, the warm-up's included.
         let deadline = ContinuousClock.now + .seconds(30)
-        var unsent = try Self.query(service, "SELECT COUNT(*) FROM messages WHERE status <> 'sent'")
+        var unsent = try await Self.query(service, "SELECT COUNT(*) FROM messages WHERE status <> 'sent'")
         while unsent != [["0"]], ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
-            unsent = try Self.query(service, "SELECT COUNT(*) FROM messages WHERE status <> 'sent'")
+            unsent = try await Self.query(service, "SELECT COUNT(*) FROM messages WHERE status <> 'sent'")
         }
         #expect(unsent == [["0"]], "every message sent")
         let recipients = try Self.emailsByRecipient(service)
         #expect(recipients.count == contacts.count + perRound)
         #expect(recipients.values.allSatisfy { $0 == 1 })
-        #expect(service.terminate() == 0)
+        #expect(await service.terminate() == 0)
     }
 }

@@ -33,10 +33,10 @@ struct KannelEndToEndTests {
     /// delivery-report address Kannel calls back).
     static func start(_ kannel: KannelServer, _ extra: [String] = []) async throws -> (ServiceProcess, String) {
         let service = ServiceProcess()
-        _ = try service.command(["accounts", "put", "acme", "--default-region", "CN"])
-        let admin = try service.command(["keys", "create", "--admin"])
+        _ = try await service.command(["accounts", "put", "acme", "--default-region", "CN"])
+        let admin = try await service.command(["keys", "create", "--admin"])
         let port = try FreePort.one()
-        try service.start(port: port, arguments: [
+        try await service.start(port: port, arguments: [
             "--public-url", "http://127.0.0.1:\(port)", "--sms-provider", "kannel", "--sms-url", kannel.sendsmsURL,
             "--sms-username", KannelServer.username, "--sms-password", KannelServer.password, "--sms-from", "12345",
         ] + extra)
@@ -55,7 +55,7 @@ struct KannelEndToEndTests {
         defer { kannel.stop() }
         try await kannel.start()
         let (service, admin) = try await Self.start(kannel)
-        defer { _ = service.terminate() }
+        defer { service.stop() }
 
         let (_, contact) = try await service.request("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Ann","phone":"13800138000"}"#)
         let contactID = try #require(Self.field(contact, ["id"]))
@@ -82,7 +82,7 @@ struct KannelEndToEndTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(delivery == "delivered")
-        #expect(service.terminate() == 0)
+        #expect(await service.terminate() == 0)
     }
 
     @Test("with the SMSC down Kannel queues the message, and it arrives when the SMSC returns")
@@ -91,7 +91,7 @@ struct KannelEndToEndTests {
         defer { kannel.stop() }
         try await kannel.start()
         let (service, admin) = try await Self.start(kannel)
-        defer { _ = service.terminate() }
+        defer { service.stop() }
         try await kannel.stopSMSC()
 
         _ = try await service.startSMSVerification(phone: "13900139000", key: admin, method: "link")
@@ -109,7 +109,7 @@ struct KannelEndToEndTests {
         try await kannel.start()
         // A 120 s code goes out with validity=1 (minutes left, rounded down).
         let (service, admin) = try await Self.start(kannel, ["--code-lifetime", "120"])
-        defer { _ = service.terminate() }
+        defer { service.stop() }
         try await kannel.stopSMSC()
 
         let id = try await service.startSMSVerification(phone: "13600136000", key: admin)
@@ -138,7 +138,7 @@ struct KannelEndToEndTests {
         defer { kannel.stop() }
         try await kannel.start()
         let service = ServiceProcess()
-        let output = try service.command([
+        let output = try await service.command([
             "send-test", "--phone", "+8613800138000", "--sms-provider", "kannel", "--sms-url", kannel.sendsmsURL,
             "--sms-username", KannelServer.username, "--sms-password", KannelServer.password, "--sms-from", "12345",
         ])
@@ -152,7 +152,7 @@ struct KannelEndToEndTests {
         defer { kannel.stop() }
         try await kannel.start()
         let (service, admin) = try await Self.start(kannel)
-        defer { _ = service.terminate() }
+        defer { service.stop() }
         kannel.crash()
 
         let (_, contact) = try await service.request("POST", "/v1/accounts/acme/contacts", key: admin, body: #"{"name":"Cy","phone":"13700137000"}"#)

@@ -65,10 +65,10 @@ struct SMSKillTests {
         defer { stub.stop() }
         let first = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: first.dataDirectory) }
-        _ = try first.command(["accounts", "put", "acme"])
-        let admin = try first.command(["keys", "create", "--admin"])
-        try first.start(arguments: Self.serveArguments(stub))
-        defer { if first.process.isRunning { first.kill() } }
+        _ = try await first.command(["accounts", "put", "acme"])
+        let admin = try await first.command(["keys", "create", "--admin"])
+        try await first.start(arguments: Self.serveArguments(stub))
+        defer { first.stop() }
 
         // Answered at once: sent and recorded as sent before the kill.
         let control = try await first.startSMSVerification(phone: Self.controlPhone, key: admin)
@@ -88,12 +88,12 @@ struct SMSKillTests {
         for id in verifications.values {
             #expect(try await Self.delivery(first, id, key: admin).status == "sending", "before the kill")
         }
-        first.kill()
+        await first.kill()
         try FileManager.default.removeItem(atPath: hold)
 
         let second = ServiceProcess(dataDirectory: first.dataDirectory)
-        try second.start(arguments: Self.serveArguments(stub))
-        defer { _ = second.terminate() }
+        try await second.start(arguments: Self.serveArguments(stub))
+        defer { second.stop() }
         let resent = try await stub.waitForRequests("the first re-sent message", seconds: Double(Self.lease + 20)) {
             $0.count > 1 + Self.heldPhones.count
         }

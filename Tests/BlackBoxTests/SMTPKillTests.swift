@@ -74,13 +74,13 @@ struct SMTPKillTests {
         defer { held.remove() }
         let first = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: first.dataDirectory) }
-        _ = try first.command(["accounts", "put", "acme"])
-        let admin = try first.command(["keys", "create", "--admin"])
+        _ = try await first.command(["accounts", "put", "acme"])
+        let admin = try await first.command(["keys", "create", "--admin"])
         let smtp = [
             "--smtp-url", "smtp://127.0.0.1:\(port)", "--smtp-tls", "none", "--smtp-timeout", String(Self.smtpTimeout),
             "--outbox-lease", String(Self.lease),
         ]
-        try first.start(arguments: smtp)
+        try await first.start(arguments: smtp)
 
         let started = ContinuousClock.now
         let verifications = try await Self.startVerifications(first, key: admin)
@@ -88,7 +88,7 @@ struct SMTPKillTests {
         try await waitFor(
             held.commands().filter { $0 == "DATA" }.count == Self.messages, "\(Self.messages) transactions waiting for the 354",
             seconds: Double(Self.smtpTimeout - 2))
-        first.kill()
+        await first.kill()
         // The server never got a message: the killed transactions ended before any content.
         #expect(try held.messages().allSatisfy { $0.header("Message-ID").isEmpty }, "the held sink kept message content")
         held.stop()
@@ -96,8 +96,8 @@ struct SMTPKillTests {
         let healthy = try await SinkProcess.start([], port: port)
         defer { healthy.remove() }
         let second = ServiceProcess(dataDirectory: first.dataDirectory)
-        try second.start(arguments: smtp)
-        defer { _ = second.terminate() }
+        try await second.start(arguments: smtp)
+        defer { second.stop() }
         let firstDump = try await Self.waitUntilSent(second, verifications, key: admin, sink: healthy)
         // Not sent again before the killed instance's lease ran out (its claim came after `started`).
         #expect(firstDump - started >= .milliseconds(Self.lease * 1000 - 500), "re-sent \(firstDump - started) after the start")
@@ -119,13 +119,13 @@ struct SMTPKillTests {
         defer { held.remove() }
         let first = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: first.dataDirectory) }
-        _ = try first.command(["accounts", "put", "acme"])
-        let admin = try first.command(["keys", "create", "--admin"])
+        _ = try await first.command(["accounts", "put", "acme"])
+        let admin = try await first.command(["keys", "create", "--admin"])
         let smtp = [
             "--smtp-url", "smtp://127.0.0.1:\(port)", "--smtp-tls", "none", "--smtp-timeout", String(Self.smtpTimeout),
             "--outbox-lease", String(Self.lease),
         ]
-        try first.start(arguments: smtp)
+        try await first.start(arguments: smtp)
 
         let verifications = try await Self.startVerifications(first, key: admin)
         // Every message is through the final "." and its sender waits for the held 250: the
@@ -133,7 +133,7 @@ struct SMTPKillTests {
         try await waitFor(
             held.commands().filter { $0 == "." }.count == Self.messages, "\(Self.messages) messages waiting for the 250",
             seconds: Double(Self.smtpTimeout - 2))
-        first.kill()
+        await first.kill()
         held.stop()
         let before = try held.messages()
         #expect(before.count == Self.messages, "the held sink has every message before the kill")
@@ -141,8 +141,8 @@ struct SMTPKillTests {
         let healthy = try await SinkProcess.start([], port: port)
         defer { healthy.remove() }
         let second = ServiceProcess(dataDirectory: first.dataDirectory)
-        try second.start(arguments: smtp)
-        defer { _ = second.terminate() }
+        try await second.start(arguments: smtp)
+        defer { second.stop() }
         _ = try await Self.waitUntilSent(second, verifications, key: admin, sink: healthy)
         let after = try healthy.messages()
         #expect(after.count == Self.messages, "each message re-sent once: \(after.map(\.recipients))")

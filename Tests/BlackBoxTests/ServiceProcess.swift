@@ -1,4 +1,5 @@
 import Foundation
+import TestServers
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -27,23 +28,19 @@ final class ServiceProcess: @unchecked Sendable {
     }
 
     /// Runs a one-shot CLI command against this data folder and returns its standard output.
-    func command(_ arguments: [String]) throws -> String {
+    func command(_ arguments: [String]) async throws -> String {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: Self.binary)
         child.arguments = arguments + ["--data-dir", dataDirectory]
-        let out = Pipe()
-        child.standardOutput = out
-        try child.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        child.waitUntilExit()
-        #expect(child.terminationStatus == 0, "contact-verify \(arguments.joined(separator: " ")) failed")
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try await child.runToEnd()
+        #expect(result.status == 0, "contact-verify \(arguments.joined(separator: " ")) failed: \(result.errors)")
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Starts `serve` (on `port`, 0 for one the kernel picks, with `arguments` added, and
     /// `environment` added to this process's, e.g. `LD_PRELOAD`) and waits until the log names
     /// the bound address.
-    func start(port: Int = 0, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    func start(port: Int = 0, arguments: [String] = [], environment: [String: String] = [:]) async throws {
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--port", String(port), "--data-dir", dataDirectory, "--resources-dir", Self.packageRoot] + arguments
         if !environment.isEmpty {
@@ -52,31 +49,42 @@ final class ServiceProcess: @unchecked Sendable {
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
+        baseURL = try await onOwnThread { [self] in try readBoundAddress() }
+    }
+
+    /// Reads the log until it names the bound address; returns the base URL. Blocks: runs on
+    /// a thread of its own (`onOwnThread`).
+    private func readBoundAddress() throws -> String {
         let marker = Data("listening on ".utf8)
         while true {
             let chunk = errorPipe.fileHandleForReading.availableData
             if chunk.isEmpty { throw ServiceError.exited(String(decoding: log, as: UTF8.self)) }
             log.append(chunk)
             if let range = log.range(of: marker), let end = log[range.upperBound...].firstIndex(of: UInt8(ascii: "\n")) {
-                baseURL = "http://" + String(decoding: log[range.upperBound..<end], as: UTF8.self)
                 // Keep reading, so a chatty server never blocks on a full pipe.
                 errorPipe.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
-                return
+                return "http://" + String(decoding: log[range.upperBound..<end], as: UTF8.self)
             }
         }
     }
 
     /// Sends SIGTERM and returns the exit status.
-    func terminate() -> Int32 {
+    func terminate() async -> Int32 {
         process.terminate()
-        process.waitUntilExit()
-        return process.terminationStatus
+        return await process.exitStatus()
     }
 
-    /// Kills the process outright, as a crash would.
-    func kill() {
+    /// Kills the process outright, as a crash would, and waits until it is gone.
+    func kill() async {
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = await process.exitStatus()
+    }
+
+    /// Kills the process if it still runs, without waiting for it to end: the clean-up of a
+    /// `defer`, which cannot wait without blocking a thread (Foundation reaps the process once
+    /// it exits). Nothing of the process needs to survive, and a SIGKILL cannot hang.
+    func stop() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
     }
 
     enum ServiceError: Error { case exited(String) }

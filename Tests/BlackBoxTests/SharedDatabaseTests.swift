@@ -35,18 +35,18 @@ struct SharedDatabaseTests {
         let a = ServiceProcess()
         let b = ServiceProcess()
         defer {
-            _ = a.terminate()
+            a.stop()
             try? FileManager.default.removeItem(atPath: a.dataDirectory)
             try? FileManager.default.removeItem(atPath: b.dataDirectory)
         }
         let database = ["--database-url", url]
-        _ = try a.command(["accounts", "put", "acme"] + database)
-        _ = try a.command(["accounts", "put", "bulk"] + database)
-        let admin = try a.command(["keys", "create", "--admin"] + database)
+        _ = try await a.command(["accounts", "put", "acme"] + database)
+        _ = try await a.command(["accounts", "put", "bulk"] + database)
+        let admin = try await a.command(["keys", "create", "--admin"] + database)
         // A short outbox lease, so the messages the killed instance had claimed go out soon.
         let shared = database + ["--secret-key", secret, "--outbox-lease", "6", "--batch-rate", "150"]
-        try a.start(arguments: shared)
-        try b.start(arguments: shared)
+        try await a.start(arguments: shared)
+        try await b.start(arguments: shared)
 
         // A verification started on A: a resend through B meets A's cooldown; the code, checked
         // through B, approves it (one secret, one state).
@@ -96,7 +96,7 @@ struct SharedDatabaseTests {
             if fromB >= 20 { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        b.kill()
+        await b.kill()
         #expect(fromB >= 20 && started < total, "B killed mid-batch: B sent \(fromB), \(started) of \(total) started")
 
         var counts: [String: Int] = [:]
@@ -131,8 +131,8 @@ struct SharedDatabaseTests {
         let url = try await PostgresServer.makeDatabaseURL() + "?sslmode=disable"
         let service = ServiceProcess()
         defer { try? FileManager.default.removeItem(atPath: service.dataDirectory) }
-        #expect {
-            try service.start(arguments: ["--database-url", url])
+        await #expect {
+            try await service.start(arguments: ["--database-url", url])
         } throws: { error in
             guard case ServiceProcess.ServiceError.exited(let log) = error else { return false }
             return log.contains("--secret-key-file") && !log.contains("cv-test-password")

@@ -32,14 +32,14 @@ struct SharedPauseTests {
         let a = ServiceProcess()
         let b = ServiceProcess()
         defer {
-            _ = a.terminate()
-            _ = b.terminate()
+            a.stop()
+            b.stop()
             try? FileManager.default.removeItem(atPath: a.dataDirectory)
             try? FileManager.default.removeItem(atPath: b.dataDirectory)
         }
         let database = ["--database-url", url]
-        _ = try a.command(["accounts", "put", "acme"] + database)
-        let admin = try a.command(["keys", "create", "--admin"] + database)
+        _ = try await a.command(["accounts", "put", "acme"] + database)
+        let admin = try await a.command(["keys", "create", "--admin"] + database)
         let twilio = [
             "--sms-provider", "twilio", "--sms-url", stub.baseURL, "--sms-username", ProviderStub.twilioSID,
             "--sms-password", ProviderStub.twilioToken, "--sms-from", Self.sender,
@@ -47,7 +47,7 @@ struct SharedPauseTests {
         // Fixed ports, so each instance's public URL (in Twilio's StatusCallback) names it in the stub's log.
         let ports = try FreePort.several(2)
         for (instance, port) in zip([a, b], ports) {
-            try instance.start(port: port, arguments: database + ["--secret-key", secret, "--public-url", "http://127.0.0.1:\(port)"] + twilio)
+            try await instance.start(port: port, arguments: database + ["--secret-key", secret, "--public-url", "http://127.0.0.1:\(port)"] + twilio)
         }
 
         // The 429, through A (whichever worker claims it, the pause is in the store once the

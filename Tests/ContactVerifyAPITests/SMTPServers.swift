@@ -82,7 +82,7 @@ final class AiosmtpdServer: @unchecked Sendable {
 
     static func start() async throws -> AiosmtpdServer {
         let directory = try TemporaryFolder.make("cv-aiosmtpd")
-        try ServerProcess.runToCompletion(
+        try await ServerProcess.runToCompletion(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
@@ -201,10 +201,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     /// Runs a short command to its end; throws with its output when it fails.
-    static func runToCompletion(_ executable: String, _ arguments: [String], log: String) throws {
+    static func runToCompletion(_ executable: String, _ arguments: [String], log: String) async throws {
         let server = try ServerProcess(executable, arguments, log: log)
-        server.process.waitUntilExit()
-        guard server.process.terminationStatus == 0 else {
+        guard await server.process.exitStatus() == 0 else {
             throw ServerStartError("\(executable) failed: " + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
         }
     }

@@ -134,31 +134,37 @@ struct StorageFaultTests {
     }
 
     /// Another process (python3's sqlite3) holding the database's write lock until `release()`.
-    final class LockHolder {
+    final class LockHolder: @unchecked Sendable {
         let process = Process()
         private let input = Pipe()
+        private let output = Pipe()
 
-        init(path: String) throws {
-            let output = Pipe()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
+        /// Starts the holder and returns once it holds the lock.
+        static func start(path: String) async throws -> LockHolder {
+            let holder = LockHolder()
+            holder.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            holder.process.arguments = [
                 "python3", "-c",
                 "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN IMMEDIATE');"
                     + " print('locked', flush=True); sys.stdin.read(); c.execute('ROLLBACK')",
                 path,
             ]
-            process.standardInput = input
-            process.standardOutput = output
-            try process.run()
-            let line = String(decoding: output.fileHandleForReading.readData(ofLength: 7), as: UTF8.self)
+            holder.process.standardInput = holder.input
+            holder.process.standardOutput = holder.output
+            try holder.process.run()
+            let line = await onOwnThread { String(decoding: holder.output.fileHandleForReading.readData(ofLength: 7), as: UTF8.self) }
             try #require(line == "locked\n", "the lock holder said \(line)")
+            return holder
         }
 
         /// Ends the transaction and waits for the process to exit (again: no effect).
-        func release() {
+        func release() async {
             try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
+            if process.isRunning { _ = await process.exitStatus() }
         }
+
+        /// A test that stopped early still ends the transaction (the holder exits on its own).
+        deinit { try? input.fileHandleForWriting.close() }
     }
 
     @Test("a write lock another process holds past the busy timeout answers 503 storage_busy with Retry-After 1, writes nothing, and the same request succeeds once the lock is gone")
@@ -171,11 +177,10 @@ struct StorageFaultTests {
             let contacts = try await Self.count(store, "contacts")
             // 200 ms instead of the store's 10 s, so the wait runs out quickly.
             #expect(try await store.onWriter("PRAGMA busy_timeout = 200") == 200)
-            let holder = try LockHolder(path: app.dataDirectory + "/contact-verify.sqlite")
-            defer { holder.release() }
+            let holder = try await LockHolder.start(path: app.dataDirectory + "/contact-verify.sqlite")
             let body = #"{"name":"Ann","email":"ann@example.com"}"#
             let refused = try await client.call(.post, "/v1/accounts/acme/contacts", key: key, body: body)
-            holder.release()
+            await holder.release()
             #expect(refused.status == .serviceUnavailable, "\(refused.text)")
             #expect(refused.code == "storage_busy")
             #expect(refused.headers[.retryAfter] == "1")
@@ -215,7 +220,7 @@ struct StorageFaultTests {
         let store = try #require(app.built.store as? PostgresStore)
         try await app.test { client in
             let key = try await client.makeAccount("acme")
-            try PostgresServer.run("/usr/bin/psql", [
+            try await PostgresServer.run("/usr/bin/psql", [
                 url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
                 """
                 CREATE FUNCTION cv_fault() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -230,10 +235,10 @@ struct StorageFaultTests {
             #expect(refused.headers[.retryAfter] == fault.retryAfter)
             #expect(!refused.text.contains("injected") && !refused.text.lowercased().contains("sql"), "\(refused.text)")
 
-            try PostgresServer.run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "DROP TRIGGER cv_fault ON contacts"])
+            try await PostgresServer.run("/usr/bin/psql", [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", "DROP TRIGGER cv_fault ON contacts"])
             let retried = try await client.call(.post, "/v1/accounts/acme/contacts", key: key, body: body)
             #expect(retried.status == .created, "\(retried.text)")
-            let rows = try PostgresServer.run("/usr/bin/psql", [url, "-tA", "-c", "SELECT count(*) FROM contacts"])
+            let rows = try await PostgresServer.run("/usr/bin/psql", [url, "-tA", "-c", "SELECT count(*) FROM contacts"])
             #expect(rows.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         }
         await store.close()

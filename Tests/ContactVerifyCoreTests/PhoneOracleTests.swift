@@ -1,4 +1,5 @@
 import Foundation
+import TestServers
 import Testing
 
 @testable import ContactVerifyCore
@@ -22,7 +23,7 @@ struct PhoneOracleTests {
         .deletingLastPathComponent()
 
     /// Runs the oracle script and decodes its lines; records an issue and returns nil on failure.
-    static func oracleCases() -> [OracleCase]? {
+    static func oracleCases() async -> [OracleCase]? {
         let python = ProcessInfo.processInfo.environment["CONTACT_VERIFY_PYTHON"]
             ?? packageRoot.appendingPathComponent(".venv/bin/python").path
         let script = packageRoot.appendingPathComponent("scripts/phone_oracle.py").path
@@ -37,35 +38,29 @@ struct PhoneOracleTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+        let result: ProcessResult
         do {
-            try process.run()
+            result = try await process.runToEnd()
         } catch {
             Issue.record("Could not run \(python) \(script): \(error). Run scripts/install-deps.")
             return nil
         }
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        guard result.status == 0 else {
             Issue.record("""
-                scripts/phone_oracle.py exited with status \(process.terminationStatus) (is \
+                scripts/phone_oracle.py exited with status \(result.status) (is \
                 phonenumbers==8.12.57 installed? run scripts/install-deps):
-                \(stderr)
+                \(result.errors)
                 """)
             return nil
         }
 
         let decoder = JSONDecoder()
         var cases: [OracleCase] = []
-        for line in stdout.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+        for line in result.output.split(separator: "\n") where !line.isEmpty {
             do {
-                cases.append(try decoder.decode(OracleCase.self, from: Data(line)))
+                cases.append(try decoder.decode(OracleCase.self, from: Data(line.utf8)))
             } catch {
-                Issue.record("Unreadable oracle line \(String(decoding: line, as: UTF8.self)): \(error)")
+                Issue.record("Unreadable oracle line \(line): \(error)")
                 return nil
             }
         }
@@ -73,8 +68,8 @@ struct PhoneOracleTests {
     }
 
     @Test("validity and E.164 agree with phonenumbers on at least 2,000 inputs across 15 regions")
-    func agreesWithPhonenumbers() throws {
-        let cases = try #require(Self.oracleCases())
+    func agreesWithPhonenumbers() async throws {
+        let cases = try #require(await Self.oracleCases())
         let regions = Set(cases.compactMap(\.region))
         #expect(cases.count >= 2_000, "only \(cases.count) oracle cases")
         #expect(regions.count >= 15, "only \(regions.count) regions")

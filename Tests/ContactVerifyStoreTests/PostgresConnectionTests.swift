@@ -40,7 +40,7 @@ struct PostgresConnectionTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cv-ca-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try PostgresServer.run("/usr/bin/openssl", [
+        try await PostgresServer.run("/usr/bin/openssl", [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
             "-keyout", directory + "/other.key", "-out", directory + "/other.pem",
         ])
