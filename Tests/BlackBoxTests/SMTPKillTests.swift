@@ -13,28 +13,35 @@ import Testing
 /// lease has run out.
 @Suite("SMTP: the binary killed inside a transaction, restarted against a healthy server")
 struct SMTPKillTests {
-    /// The SMTP timeout and the outbox lease: short, so the test takes seconds; the service
-    /// refuses a lease that is not longer than the timeout plus 5 s of pacing.
-    static let smtpTimeout = 8
-    static let lease = 14
+    /// The SMTP timeout and the outbox lease: short, so the test takes seconds, yet long enough
+    /// that no held send times out before the kill (starting the three verifications took up
+    /// to 5.6 s on the loaded CI machine; an 8 s timeout once let a send fail and be retried
+    /// before the kill). The service refuses a lease that is not longer than the timeout plus
+    /// 5 s of pacing.
+    static let smtpTimeout = 12
+    static let lease = 18
     static let messages = 3
 
-    /// One contact per message, each with an email code verification started; returns the
-    /// verification id by recipient address.
+    /// One contact per message, each with an email code verification started, all at once (so
+    /// the sends reach the held reply together, well inside the SMTP timeout even on a loaded
+    /// machine); returns the verification id by recipient address.
     static func startVerifications(_ service: ServiceProcess, key: String) async throws -> [String: String] {
-        var verifications: [String: String] = [:]
-        for i in 0..<messages {
-            let address = "kill\(i)@example.com"
-            let (created, contact) = try await service.request(
-                "POST", "/v1/accounts/acme/contacts", key: key, body: #"{"name":"Kim \#(i)","email":"\#(address)"}"#)
-            #expect(created == 201, "\(contact)")
-            let contactID = try #require(json(contact)["id"] as? String)
-            let (started, verification) = try await service.request(
-                "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: key, body: #"{"channel":"email","method":"code"}"#)
-            #expect(started == 202, "\(verification)")
-            verifications[address] = try #require(json(verification)["id"] as? String)
+        try await withThrowingTaskGroup(of: (String, String).self) { group in
+            for i in 0..<messages {
+                group.addTask {
+                    let address = "kill\(i)@example.com"
+                    let (created, contact) = try await service.request(
+                        "POST", "/v1/accounts/acme/contacts", key: key, body: #"{"name":"Kim \#(i)","email":"\#(address)"}"#)
+                    #expect(created == 201, "\(contact)")
+                    let contactID = try #require(json(contact)["id"] as? String)
+                    let (started, verification) = try await service.request(
+                        "POST", "/v1/accounts/acme/contacts/\(contactID)/verifications", key: key, body: #"{"channel":"email","method":"code"}"#)
+                    #expect(started == 202, "\(verification)")
+                    return (address, try #require(json(verification)["id"] as? String))
+                }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
         }
-        return verifications
     }
 
     /// Waits until every verification's message is `sent`; returns when the healthy sink first
