@@ -14,11 +14,11 @@ import GRDB
 struct SQLiteRow: StoredRow {
     /// The statement's column names, shared by every row it returns.
     private let names: [String]
-    private let values: ContiguousArray<DatabaseValue>
+    private let values: [DatabaseValue]
 
     fileprivate init(names: [String], statement: SQLiteStatement) {
         self.names = names
-        values = ContiguousArray((0..<CInt(names.count)).map { DatabaseValue(sqliteStatement: statement, index: $0) })
+        values = (0..<CInt(names.count)).map { DatabaseValue(sqliteStatement: statement, index: $0) }
     }
 
     func text(_ column: String) -> String? {
