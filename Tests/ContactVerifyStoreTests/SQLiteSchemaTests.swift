@@ -11,7 +11,7 @@ import Testing
 struct SQLiteSchemaTests {
     /// Every migration ever shipped, in the order it must run. Append new ones; never edit,
     /// rename or reorder these.
-    static let shippedMigrations = ["v1-accounts-keys-contacts", "v2-verifications-outbox", "v3-idempotency-keys", "v4-batches", "v5-events", "v6-contact-webhooks", "v7-sms-day-counts", "v8-idempotency-resource", "v9-provider-pauses"]
+    static let shippedMigrations = ["v1-accounts-keys-contacts", "v2-verifications-outbox", "v3-idempotency-keys", "v4-batches", "v5-events", "v6-contact-webhooks", "v7-sms-day-counts", "v8-idempotency-resource", "v9-provider-pauses", "v10-verifications-by-contact"]
 
     // MARK: Durability
 
@@ -151,6 +151,28 @@ struct SQLiteSchemaTests {
             // Email is not counted; the millisecond before midnight belongs to the day before;
             // send_log rows of a deleted account are left out.
             #expect(counts == ["acme \(day - 86_400_000) 1", "acme \(day) 2", "globex \(day) 1"])
+        }
+    }
+
+    @Test("v10 takes status out of verifications_by_contact (a status change no longer moves the entry), and a contact's pending verification is still found through it")
+    func verificationsByContactWithoutStatus() async throws {
+        try await TemporaryDatabase.with { database in
+            do {
+                let queue = try DatabaseQueue(path: database.path)
+                try SQLiteMigrations.migrator.migrate(queue, upTo: "v9-provider-pauses")
+            }
+            let store = try database.open()
+            let (columns, plan) = try await store.pool.read { db in
+                let columns = try Row.fetchAll(db, sql: "SELECT name FROM pragma_index_info('verifications_by_contact') ORDER BY seqno")
+                    .map { $0["name"] as String }
+                let plan = try Row.fetchAll(
+                    db,
+                    sql: "EXPLAIN QUERY PLAN SELECT * FROM verifications WHERE contact_id = 'c' AND channel = 'email' AND status = 'pending' ORDER BY seq DESC LIMIT 1"
+                ).map { $0["detail"] as String }
+                return (columns, plan)
+            }
+            #expect(columns == ["contact_id", "channel"])
+            #expect(plan.contains { $0.contains("USING INDEX verifications_by_contact (contact_id=? AND channel=?)") }, "\(plan)")
         }
     }
 

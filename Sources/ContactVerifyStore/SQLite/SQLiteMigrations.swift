@@ -256,6 +256,15 @@ enum SQLiteMigrations {
                 ) STRICT, WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v10-verifications-by-contact") { db in
+            // Without `status`, a verification's entry stays put when its status changes: a link
+            // confirmation writes one WAL page fewer (docs/performance.md, 2026-12-06). The two
+            // queries that filter on status read the few verifications of one contact and channel.
+            try db.execute(sql: """
+                DROP INDEX verifications_by_contact;
+                CREATE INDEX verifications_by_contact ON verifications(contact_id, channel);
+                """)
+        }
         return migrator
     }
 }
