@@ -46,7 +46,7 @@ struct DiskFullTests {
 
     /// Rows of `sql` on the running service's database, read by a separate `sqlite3` (no shim).
     static func query(_ service: ServiceProcess, _ sql: String) async throws -> String {
-        try await Tools.run("/usr/bin/sqlite3", ["-readonly", service.dataDirectory + "/" + database, sql])
+        try await Tools.sqlite(service.dataDirectory + "/" + database, sql, readOnly: true)
     }
 
     /// A 503 `storage_full` problem with `Retry-After: 30`, naming no SQLite message or file.

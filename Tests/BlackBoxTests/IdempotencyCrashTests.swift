@@ -1,5 +1,4 @@
 import Foundation
-import TestServers
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -53,12 +52,8 @@ struct IdempotencyCrashTests {
 
     /// Runs one statement with the `sqlite3` shell on the service's database; rows as `|`-separated lines.
     static func query(_ service: ServiceProcess, _ sql: String) async throws -> [[String]] {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        child.arguments = ["-readonly", service.dataDirectory + "/" + database, sql]
-        let result = try await child.runToEnd()
-        #expect(result.status == 0, "sqlite3 \(sql)")
-        return result.output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        let output = try await Tools.sqlite(service.dataDirectory + "/" + database, sql, readOnly: true)
+        return output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
     }
 
     /// Every `.eml` the file transport wrote, counted by its `To:` line.

@@ -3,7 +3,7 @@ import TestServers
 import Testing
 
 /// Command-line tools a black-box test runs to their end: the C compiler for the
-/// `LD_PRELOAD` shims in scripts/servers, and the `sqlite3` shell on a stopped service's data.
+/// `LD_PRELOAD` shims in scripts/servers, and the `sqlite3` shell on a service's data.
 enum Tools {
     /// Runs `executable` to its end and returns its output (standard output and error, trimmed);
     /// records a failure if it exits non-zero.
@@ -27,8 +27,9 @@ enum Tools {
         return library
     }
 
-    /// The output of `sql` run by the `sqlite3` shell on `database`.
-    static func sqlite(_ database: String, _ sql: String) async throws -> String {
-        try await run("/usr/bin/sqlite3", [database, sql])
+    /// The output of `sql` run by the `sqlite3` shell on `database`; `readOnly` for the
+    /// database of a service that is still running.
+    static func sqlite(_ database: String, _ sql: String, readOnly: Bool = false) async throws -> String {
+        try await run("/usr/bin/sqlite3", (readOnly ? ["-readonly"] : []) + [database, sql])
     }
 }
