@@ -257,9 +257,10 @@ enum SQLiteMigrations {
                 """)
         }
         migrator.registerMigration("v10-verifications-by-contact") { db in
-            // Without `status`, a verification's entry stays put when its status changes: a link
-            // confirmation writes one WAL page fewer (docs/performance.md, 2026-12-06). The two
-            // queries that filter on status read the few verifications of one contact and channel.
+            // Without `status`, a verification's entry stays put when its status changes, so a link
+            // confirmation writes fewer WAL pages (measured in docs/performance.md, 2026-12-06).
+            // The two queries that filter on status read the few verifications of one contact
+            // and channel.
             try db.execute(sql: """
                 DROP INDEX verifications_by_contact;
                 CREATE INDEX verifications_by_contact ON verifications(contact_id, channel);
