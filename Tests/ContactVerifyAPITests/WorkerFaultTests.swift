@@ -211,7 +211,7 @@ struct WorkerFaultTests {
             #expect(page.status == .notFound, "the confirm page is offered for a run-out link")
             let confirmed = try await client.call(.post, "/v1/links/\(token)/confirm", key: "")
             #expect(confirmed.status == .notFound && confirmed.code == "link_invalid", "\(confirmed.text)")
-            // A spent link is refused without a write (VerificationRules.linkIsSpent), so the
+            // A spent link is refused without a change (VerificationRules.linkIsSpent), so the
             // verification stays pending until the sweep passes its expiry: never approved.
             #expect(try await SMTP.delivery(client, id).verification == "pending")
             let contactReply = try await client.call(.get, "/v1/accounts/acme/contacts/\(contact)")

@@ -83,11 +83,17 @@ struct StoreVerificationTests {
             let other = try await h.service.start(in: account, contactID: contacts[1].id, channel: .email, method: .link, locale: nil)
             let token = h.secrets.secret(for: v)
             let service = h.service
-            let results = await Self.concurrently(20) { _ in try await service.confirm(token: token).0 }
-            let outcomes = results.compactMap { try? $0.get() }
+            let results = await Self.concurrently(20) { _ in try await service.confirm(token: token) }
+            let outcomes = results.compactMap { try? $0.get().0 }
             #expect(outcomes.count == 20)
             #expect(outcomes.filter { $0 == .confirmed }.count == 1)
             #expect(outcomes.filter { $0 == .alreadyVerified }.count == 19)
+            // Each answer carries the verification the token found, as saved.
+            let found = results.compactMap { try? $0.get().1 }
+            #expect(found.count == 20 && found.allSatisfy { $0.id == v.id && $0.status == .approved })
+            // A well-formed token nobody was given finds nothing and changes nothing.
+            let unknown = try await service.confirm(token: String(repeating: "A", count: SecretDeriver.linkTokenLength))
+            #expect(unknown.0 == .invalid && unknown.1 == nil)
             // The token verified its own contact and nobody else.
             #expect(try await store.contact(accountID: "acme", id: contacts[0].id)?.email?.status == .verified)
             #expect(try await store.contact(accountID: "acme", id: contacts[1].id)?.email?.status == .pending)

@@ -75,6 +75,12 @@ public protocol VerificationStore: Sendable {
     func updateVerification<R: Sendable>(
         id: String, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
     ) async throws -> R
+    /// `updateVerification(id:now:_:)` for the verification whose link token hashes to
+    /// `tokenKey`, found in the same transaction; returns `change`'s result and the verification
+    /// as saved, or `nil` (nothing run) when no verification has that token.
+    func updateVerification<R: Sendable>(
+        tokenKey: [UInt8], now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
+    ) async throws -> (R, Verification)?
 
     /// Marks pending verifications past their expiry `expired`, settles their addresses, and
     /// expires unsent messages whose secret expired. Returns how many verifications expired.

@@ -201,8 +201,14 @@ public struct VerificationService: Sendable {
 
     /// The verification a link token belongs to, if the token is well-formed and known.
     public func verification(forToken token: String) async throws -> Verification? {
+        guard let key = Self.lookupKey(forToken: token) else { return nil }
+        return try await store.verification(tokenKey: key)
+    }
+
+    /// The store's lookup key for a well-formed link token; `nil` for anything else.
+    private static func lookupKey(forToken token: String) -> [UInt8]? {
         guard token.utf8.count == SecretDeriver.linkTokenLength, Base64URL.decode(token) != nil else { return nil }
-        return try await store.verification(tokenKey: SecretDeriver.tokenLookupKey(token))
+        return SecretDeriver.tokenLookupKey(token)
     }
 
     /// Whether a link page should offer confirmation (`confirmed` meaning "still confirmable"),
@@ -215,19 +221,22 @@ public struct VerificationService: Sendable {
     }
 
     /// Confirms a link token: exactly one caller confirms, later ones hear "already verified".
+    /// Returns the verification as saved, or `nil` when the token is unknown.
+    ///
+    /// The token is looked up inside the write itself, which decides under the lock. A link
+    /// that can no longer confirm anything (expired, superseded) changes nothing: it writes
+    /// nothing and adds no fsync, so it costs what an unknown token costs; the expiry sweep
+    /// records the expiry.
     public func confirm(token: String) async throws -> (LinkOutcome, Verification?) {
-        guard let verification = try await verification(forToken: token) else { return (.invalid, nil) }
+        guard let key = Self.lookupKey(forToken: token) else { return (.invalid, nil) }
         let now = clock.now()
-        // A link that can no longer confirm anything is answered from what was read, with no
-        // write transaction (no commit, no fsync): an expired or superseded token then costs
-        // what an unknown one costs, and a caller cannot tell them apart by time. The expiry
-        // sweep records the expiry. (`confirmLink` below decides the same, under the lock.)
-        if VerificationRules.linkIsSpent(verification, now: now) {
-            return (.invalid, verification)
-        }
-        let outcome = try await store.updateVerification(id: verification.id, now: now) { v, contact in
-            VerificationRules.confirmLink(&v, contact: &contact, now: now)
-        }
+        guard let (outcome, verification) = try await store.updateVerification(
+            tokenKey: key, now: now,
+            { v, contact -> LinkOutcome in
+                if VerificationRules.linkIsSpent(v, now: now) { return .invalid }
+                return VerificationRules.confirmLink(&v, contact: &contact, now: now)
+            })
+        else { return (.invalid, nil) }
         if outcome == .confirmed { count("approved") }
         return (outcome, verification)
     }

@@ -41,12 +41,13 @@ extension PostgresStore: EventStore {
     }
 
     /// Queues an event for the account's callback, if it has one (in the caller's transaction).
+    /// `data` is built only when there is a callback to send it to.
     static func enqueueEvent(
-        _ connection: PostgresConnection, accountID: String, type: String, now: Date, data: [String: Any], _ logger: Logger
+        _ connection: PostgresConnection, accountID: String, type: String, now: Date, data: @autoclosure () throws -> [String: Any], _ logger: Logger
     ) async throws {
         guard try await connection.row("SELECT callback_url FROM accounts WHERE id = \(accountID)", logger)?.text("callback_url") != nil
         else { return }
-        let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
+        let (id, body) = try StoreEvents.make(type: type, now: now, data: try data())
         let ms = now.millisecondsSince1970
         try await connection.run(
             """

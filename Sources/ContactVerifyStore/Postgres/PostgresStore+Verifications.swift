@@ -94,10 +94,24 @@ extension PostgresStore: VerificationStore {
     public func updateVerification<R: Sendable>(
         id: String, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
     ) async throws -> R {
+        guard let (result, _) = try await update(.id(id), now: now, change) else { throw ServiceError.notFound("verification") }
+        return result
+    }
+
+    /// Finds and locks the verification by its token in the transaction that updates it.
+    public func updateVerification<R: Sendable>(
+        tokenKey: [UInt8], now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
+    ) async throws -> (R, Verification)? {
+        try await update(.tokenKey(tokenKey), now: now, change)
+    }
+
+    /// Locks the verification `key` finds and its contact, runs `change`, saves both, and
+    /// cancels its queued messages once it is no longer pending; `nil` when `key` finds none.
+    private func update<R: Sendable>(
+        _ key: VerificationKey, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
+    ) async throws -> (R, Verification)? {
         try await transaction { connection in
-            guard var (verification, contact) = try await Self.lockVerification(connection, id: id, logger) else {
-                throw ServiceError.notFound("verification")
-            }
+            guard var (verification, contact) = try await Self.lockVerification(connection, key, logger) else { return nil }
             let (verificationBefore, contactBefore) = (verification, contact)
             let result = try change(&verification, &contact)
             try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
@@ -109,7 +123,7 @@ extension PostgresStore: VerificationStore {
                     WHERE verification_id = \(verification.id) AND status = 'queued'
                     """, logger)
             }
-            return result
+            return (result, verification)
         }
     }
 
@@ -123,7 +137,7 @@ extension PostgresStore: VerificationStore {
             // Each in its own short transaction, rechecked under the locks: another instance
             // (or a check) may have settled it meanwhile.
             let ended = try await transaction { connection -> Bool in
-                guard var (verification, contact) = try await Self.lockVerification(connection, id: id, logger),
+                guard var (verification, contact) = try await Self.lockVerification(connection, .id(id), logger),
                     verification.status == .pending, verification.expiresAt <= now
                 else { return false }
                 let (verificationBefore, contactBefore) = (verification, contact)
@@ -180,7 +194,7 @@ extension PostgresStore: VerificationStore {
         try await transaction { connection in
             guard let verificationID = try await connection.row(
                 "SELECT verification_id FROM messages WHERE id = \(messageID)", logger)?.text("verification_id"),
-                var (verification, contact) = try await Self.lockVerification(connection, id: verificationID, logger),
+                var (verification, contact) = try await Self.lockVerification(connection, .id(verificationID), logger),
                 var message = try await connection.row("SELECT * FROM messages WHERE id = \(messageID) FOR UPDATE", logger)
                     .map(StoreRows.message)
             else { return }
@@ -210,23 +224,38 @@ extension PostgresStore: VerificationStore {
 
     // MARK: Locks and row writers
 
+    /// How a verification to lock is found: by id, or by its link token's lookup key.
+    enum VerificationKey {
+        case id(String)
+        case tokenKey([UInt8])
+    }
+
     /// Locks a verification's contact, then the verification (the store's lock order), and
     /// returns both as they are under the locks: two round trips. The contact comes without its
     /// webhooks (no verification write reads them).
     static func lockVerification(
-        _ connection: PostgresConnection, id: String, _ logger: Logger
+        _ connection: PostgresConnection, _ key: VerificationKey, _ logger: Logger
     ) async throws -> (Verification, Contact?)? {
-        // A verification's account and contact never change, so the join finds the same
+        // A verification's account, contact and token never change, so the join finds the same
         // contact before and after its lock is taken.
-        let contact = try await connection.row(
-            """
-            SELECT c.* FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
-            WHERE v.id = \(id) FOR UPDATE OF c
-            """, logger
-        ).map(StoreRows.contact)
-        guard let verification = try await connection.row("SELECT * FROM verifications WHERE id = \(id) FOR UPDATE", logger)
-            .map(StoreRows.verification)
-        else { return nil }
+        let contactQuery: PostgresQuery
+        let verificationQuery: PostgresQuery
+        switch key {
+        case .id(let id):
+            contactQuery = """
+                SELECT c.* FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
+                WHERE v.id = \(id) FOR UPDATE OF c
+                """
+            verificationQuery = "SELECT * FROM verifications WHERE id = \(id) FOR UPDATE"
+        case .tokenKey(let tokenKey):
+            contactQuery = try """
+                SELECT c.* FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
+                WHERE v.token_key = \(Data(tokenKey)) FOR UPDATE OF c
+                """
+            verificationQuery = try "SELECT * FROM verifications WHERE token_key = \(Data(tokenKey)) FOR UPDATE"
+        }
+        let contact = try await connection.row(contactQuery, logger).map(StoreRows.contact)
+        guard let verification = try await connection.row(verificationQuery, logger).map(StoreRows.verification) else { return nil }
         return (verification, contact)
     }
 

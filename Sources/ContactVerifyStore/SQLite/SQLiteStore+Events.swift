@@ -50,10 +50,10 @@ extension SQLiteStore: EventStore {
     }
 
     /// Queues an event for the account's callback, if it has one (in the caller's transaction).
-    /// See ``StoreEvents``.
-    static func enqueueEvent(_ db: Database, accountID: String, type: String, now: Date, data: [String: Any]) throws {
+    /// See ``StoreEvents``. `data` is built only when there is a callback to send it to.
+    static func enqueueEvent(_ db: Database, accountID: String, type: String, now: Date, data: @autoclosure () throws -> [String: Any]) throws {
         guard try String.fetchOne(db, cached: "SELECT callback_url FROM accounts WHERE id = ?", arguments: [accountID]) != nil else { return }
-        let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
+        let (id, body) = try StoreEvents.make(type: type, now: now, data: try data())
         try db.execute(
             cached: """
                 INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)

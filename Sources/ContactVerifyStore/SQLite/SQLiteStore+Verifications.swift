@@ -94,21 +94,45 @@ extension SQLiteStore: VerificationStore {
         id: String, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
     ) async throws -> R {
         try await writer.write { db in
-            guard var verification = try SQLiteRow.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
+            guard let verification = try SQLiteRow.fetchOne(db, cached: "SELECT * FROM verifications WHERE id = ?", arguments: [id])
                 .map(StoreRows.verification)
             else { throw ServiceError.notFound("verification") }
-            var contact = try Self.fetchContact(db, accountID: verification.accountID, id: verification.contactID, webhooks: false)
-            let (verificationBefore, contactBefore) = (verification, contact)
-            let result = try change(&verification, &contact)
-            try Self.saveVerification(db, verification, from: verificationBefore, now: now)
-            if let contact, let contactBefore { try Self.saveContact(db, contact, from: contactBefore) }
-            if verification.status != .pending {
-                try db.execute(
-                    cached: "UPDATE messages SET status = 'canceled', updated_at = ? WHERE verification_id = ? AND status = 'queued'",
-                    arguments: [now.millisecondsSince1970, verification.id])
-            }
-            return result
+            return try Self.change(db, verification, now: now, change).result
         }
+    }
+
+    /// A link confirmation finds its verification by token inside the write job itself: no
+    /// separate read on a reader connection first (whose page cache every commit of the writer
+    /// invalidates), no second lookup of the same row by id.
+    public func updateVerification<R: Sendable>(
+        tokenKey: [UInt8], now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
+    ) async throws -> (R, Verification)? {
+        try await writer.write { db in
+            guard let verification = try SQLiteRow.fetchOne(
+                db, cached: "SELECT * FROM verifications WHERE token_key = ?", arguments: [Data(tokenKey)]
+            ).map(StoreRows.verification)
+            else { return nil }
+            return try Self.change(db, verification, now: now, change)
+        }
+    }
+
+    /// Runs `change` on `verification` (read in this transaction) and its contact, saves both,
+    /// and cancels the verification's queued messages once it is no longer pending.
+    private static func change<R>(
+        _ db: Database, _ verification: Verification, now: Date, _ change: (inout Verification, inout Contact?) throws -> R
+    ) throws -> (result: R, verification: Verification) {
+        var verification = verification
+        var contact = try fetchContact(db, accountID: verification.accountID, id: verification.contactID, webhooks: false)
+        let (verificationBefore, contactBefore) = (verification, contact)
+        let result = try change(&verification, &contact)
+        try saveVerification(db, verification, from: verificationBefore, now: now)
+        if let contact, let contactBefore { try saveContact(db, contact, from: contactBefore) }
+        if verification.status != .pending {
+            try db.execute(
+                cached: "UPDATE messages SET status = 'canceled', updated_at = ? WHERE verification_id = ? AND status = 'queued'",
+                arguments: [now.millisecondsSince1970, verification.id])
+        }
+        return (result, verification)
     }
 
     public func expireDue(now: Date) async throws -> Int {
