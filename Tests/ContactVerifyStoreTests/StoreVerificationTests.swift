@@ -1,5 +1,8 @@
 import ContactVerifyCore
 import Foundation
+import Logging
+import PostgresNIO
+import TestServers
 import Testing
 
 @testable import ContactVerifyStore
@@ -103,6 +106,30 @@ struct StoreVerificationTests {
 
     // MARK: Limits
 
+
+    @Test("PostgreSQL: a confirmation's prepared statements still run after a migration adds columns to their tables")
+    func preparedStatementsAfterMigration() async throws {
+        var configuration = try await PostgresServer.makeConfiguration()
+        configuration.poolSize = 1  // one connection: the second confirmation reuses the first's prepared statements
+        let store = try await PostgresStore(configuration, logger: Logger(label: "test"))
+        defer { Task { await store.close() } }
+        let h = Harness(store: store)
+        let contacts = try await h.seed(contacts: 2)
+        let account = try #require(try await store.account(id: "acme"))
+        var tokens: [String] = []
+        for contact in contacts {
+            let v = try await h.service.start(in: account, contactID: contact.id, channel: .email, method: .link, locale: nil)
+            tokens.append(h.secrets.secret(for: v))
+        }
+        #expect(try await h.service.confirm(token: tokens[0]).0 == .confirmed)
+        // What a newer instance's migration may do while this one runs (a shared store): a
+        // statement that named `*` would now fail with "cached plan must not change result type".
+        for table in ["verifications", "contacts", "accounts", "messages"] {
+            _ = try await store.rows(PostgresQuery(unsafeSQL: "ALTER TABLE \(table) ADD COLUMN added_later TEXT"))
+        }
+        #expect(try await h.service.confirm(token: tokens[1]).0 == .confirmed)
+        #expect(try await store.contact(accountID: "acme", id: contacts[1].id)?.email?.status == .verified)
+    }
     @Test("the daily SMS limit holds under 12 concurrent starts: exactly the limit's worth succeed", arguments: StoreKind.allCases)
     func dailySMSLimit(kind: StoreKind) async throws {
         try await kind.with { store in

@@ -45,7 +45,7 @@ extension PostgresStore: EventStore {
     static func enqueueEvent(
         _ connection: PostgresConnection, accountID: String, type: String, now: Date, data: @autoclosure () throws -> [String: Any], _ logger: Logger
     ) async throws {
-        guard try await connection.row("SELECT callback_url FROM accounts WHERE id = \(accountID)", logger)?.text("callback_url") != nil
+        guard try await connection.row(Prepared<AccountCallbackURL>(accountID), logger)?.text("callback_url") != nil
         else { return }
         let (id, body) = try StoreEvents.make(type: type, now: now, data: try data())
         let ms = now.millisecondsSince1970
@@ -54,5 +54,10 @@ extension PostgresStore: EventStore {
             INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
             VALUES (\(id), \(accountID), \(type), \(Data(body)), 'queued', \(ms), \(ms), \(ms))
             """, logger)
+    }
+
+    enum AccountCallbackURL: PreparedText {
+        static let name = "account_callback_url"
+        static let sql = "SELECT callback_url FROM accounts WHERE id = $1"
     }
 }

@@ -117,11 +117,7 @@ extension PostgresStore: VerificationStore {
             try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
             if let contact, let contactBefore { try await Self.saveContact(connection, contact, from: contactBefore, logger) }
             if verification.status != .pending {
-                try await connection.run(
-                    """
-                    UPDATE messages SET status = 'canceled', updated_at = \(now.millisecondsSince1970)
-                    WHERE verification_id = \(verification.id) AND status = 'queued'
-                    """, logger)
+                try await connection.run(Prepared<CancelQueuedMessages>(now.millisecondsSince1970, verification.id), logger)
             }
             return (result, verification)
         }
@@ -238,25 +234,54 @@ extension PostgresStore: VerificationStore {
     ) async throws -> (Verification, Contact?)? {
         // A verification's account, contact and token never change, so the join finds the same
         // contact before and after its lock is taken.
-        let contactQuery: PostgresQuery
-        let verificationQuery: PostgresQuery
+        let contact: PostgresRandomAccessRow?
+        let verification: PostgresRandomAccessRow?
         switch key {
         case .id(let id):
-            contactQuery = """
-                SELECT c.* FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
-                WHERE v.id = \(id) FOR UPDATE OF c
-                """
-            verificationQuery = "SELECT * FROM verifications WHERE id = \(id) FOR UPDATE"
+            contact = try await connection.row(Prepared<LockContactByVerificationID>(id), logger)
+            verification = try await connection.row(Prepared<LockVerificationByID>(id), logger)
         case .tokenKey(let tokenKey):
-            contactQuery = try """
-                SELECT c.* FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
-                WHERE v.token_key = \(Data(tokenKey)) FOR UPDATE OF c
-                """
-            verificationQuery = try "SELECT * FROM verifications WHERE token_key = \(Data(tokenKey)) FOR UPDATE"
+            contact = try await connection.row(Prepared<LockContactByToken>(Data(tokenKey)), logger)
+            verification = try await connection.row(Prepared<LockVerificationByToken>(Data(tokenKey)), logger)
         }
-        let contact = try await connection.row(contactQuery, logger).map(StoreRows.contact)
-        guard let verification = try await connection.row(verificationQuery, logger).map(StoreRows.verification) else { return nil }
-        return (verification, contact)
+        guard let verification = verification.map(StoreRows.verification) else { return nil }
+        return (verification, contact.map(StoreRows.contact))
+    }
+
+    // The prepared texts of a verification write.
+
+    enum LockContactByVerificationID: PreparedText {
+        static let name = "lock_contact_by_verification_id"
+        static let sql = """
+            SELECT \(selectList(StoreRows.contactColumns, of: "c"))
+            FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
+            WHERE v.id = $1 FOR UPDATE OF c
+            """
+    }
+
+    enum LockVerificationByID: PreparedText {
+        static let name = "lock_verification_by_id"
+        static let sql = "SELECT \(selectList(StoreRows.verificationColumns)) FROM verifications WHERE id = $1 FOR UPDATE"
+    }
+
+    enum LockContactByToken: PreparedText {
+        static let name = "lock_contact_by_token"
+        static let sql = """
+            SELECT \(selectList(StoreRows.contactColumns, of: "c"))
+            FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
+            WHERE v.token_key = $1 FOR UPDATE OF c
+            """
+    }
+
+    enum LockVerificationByToken: PreparedText {
+        static let name = "lock_verification_by_token"
+        static let sql = "SELECT \(selectList(StoreRows.verificationColumns)) FROM verifications WHERE token_key = $1 FOR UPDATE"
+    }
+
+    /// `$1` the time in milliseconds, `$2` the verification.
+    enum CancelQueuedMessages: PreparedText {
+        static let name = "cancel_queued_messages"
+        static let sql = "UPDATE messages SET status = 'canceled', updated_at = $1 WHERE verification_id = $2 AND status = 'queued'"
     }
 
     /// Saves what changed of a verification since `old`, read under its lock in this

@@ -79,6 +79,7 @@ enum StoreRows {
         ]
     }
 
+    /// A contact's columns: the order of ``contactValues(_:)``, and what ``contact(_:)`` reads.
     static let contactColumns = [
         "id", "account_id", "name", "locale", "external_id",
         "email", "email_key", "email_status", "email_verified_at", "email_failed_checks", "email_locked_until",
@@ -121,6 +122,8 @@ enum StoreRows {
         return columns.indices.compactMap { index in before[index] == after[index] ? nil : (columns[index], after[index]) }
     }
 
+    /// A verification's columns: the order of ``verificationValues(_:)``, and what
+    /// ``verification(_:)`` reads.
     static let verificationColumns = [
         "id", "account_id", "contact_id", "channel", "method", "address", "address_key", "locale", "status", "nonce",
         "code_hash", "token_key", "attempts", "send_count", "last_sent_at", "created_at", "expires_at", "approved_at", "batch_id",
