@@ -55,7 +55,7 @@ public func buildApplication(
         store: store, secrets: secrets, transports: Transports(
             email: paced(configuration.emailTransport ?? files, configuration.emailRatePerSecond),
             sms: paced(configuration.smsTransport ?? files, configuration.smsRatePerSecond)), templates: templates, clock: clock,
-        publicURL: configuration.effectivePublicURL, reports: reports, lease: configuration.outboxLease,
+        publicURL: configuration.effectivePublicURL, reports: reports, batchSize: configuration.outboxWindow, lease: configuration.outboxLease,
         sendAllowance: configuration.longestSend, logger: logger,
         metrics: metricsFactory)
     let verifications = VerificationService(

@@ -51,6 +51,9 @@ public struct ServiceConfiguration: Sendable {
     /// Seconds a claimed outbox message stays with the instance that claimed it; if that
     /// instance dies mid-send, another sends the message once the lease runs out.
     public var outboxLease: TimeInterval = 60
+    /// Messages the outbox worker has under way at once, from claim to recorded outcome;
+    /// `serve` sets it from the transports' connections (``OutboxWorker/window(connections:)``).
+    public var outboxWindow = 64
     /// Seconds the slowest send may take (the transport's timeout plus the pacing wait). The
     /// worker starts no send whose secret would run out sooner, so a code never arrives
     /// already expired (security.md R-5, F11); `serve` sets it from the transports' settings.

@@ -70,6 +70,7 @@ struct TransportOptions: ParsableArguments {
 
     /// Fills the sender and the transports of `configuration`.
     func apply(_ settings: SettingsSource, to configuration: inout ServiceConfiguration) throws {
+        var connections = 0
         do {
             let from = settings.string("smtp-from", smtpFrom) ?? "ContactVerify <no-reply@localhost>"
             (configuration.mailFromName, configuration.mailFromAddress) = try SMTPConfiguration.parseSender(from)
@@ -80,6 +81,7 @@ struct TransportOptions: ParsableArguments {
                     connections: try settings.int("smtp-connections", smtpConnections) ?? 4,
                     timeoutSeconds: Double(try smtpTimeoutSeconds(settings)))
                 configuration.emailTransport = try SMTPTransport(smtp)
+                connections += smtp.connections
             }
         } catch let error as SMTPConfigurationError {
             throw ValidationError(error.description)
@@ -107,10 +109,12 @@ struct TransportOptions: ParsableArguments {
         do {
             if let gateway = try sms.makeGateway() {
                 configuration.smsTransport = SMSTransport(gateway: gateway, client: CurlHTTPClient(client))
+                connections += client.connections
             }
         } catch {
             throw ValidationError(error.description)
         }
+        configuration.outboxWindow = OutboxWorker.window(connections: connections)
     }
 
     /// Seconds one SMTP message may take (`--smtp-timeout`, 30 by default).

@@ -1,4 +1,5 @@
 import ContactVerifyCore
+import ContactVerifyDelivery
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -69,6 +70,24 @@ struct VerificationsAPITests {
             for (name, value) in expected {
                 #expect(samples[name] == value, "\(name)")
             }
+        }
+    }
+
+    @Test("the outbox window: a worker pass claims at most outboxWindow messages; serve derives it from the connections")
+    func outboxWindow() async throws {
+        #expect(OutboxWorker.window(connections: 0) == 64 && OutboxWorker.window(connections: 8) == 64, "the default 4 + 4")
+        #expect(OutboxWorker.window(connections: 32) == 256 && OutboxWorker.window(connections: 500) == 1_024)
+        let app = try await TestApp.make { $0.outboxWindow = 3 }
+        defer { app.remove() }
+        try await app.test { client in
+            _ = try await client.makeAccount("acme", region: "CN")
+            for i in 0..<5 {
+                let contact = try await client.makeContact("acme", #"{"name":"C\#(i)","email":"c\#(i)@example.com"}"#)
+                #expect(try await client.startVerification("acme", contact: contact).status == .accepted)
+            }
+            #expect(try await app.built.worker.runOnce() == 3)
+            #expect(try await app.built.worker.runOnce() == 2)
+            #expect(try await app.built.worker.runOnce() == 0)
         }
     }
 
