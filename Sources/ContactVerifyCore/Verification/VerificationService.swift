@@ -224,9 +224,10 @@ public struct VerificationService: Sendable {
     /// Returns the verification as saved, or `nil` when the token is unknown.
     ///
     /// The token is looked up inside the write itself, which decides under the lock. A link
-    /// that can no longer confirm anything (expired, superseded) changes nothing: it writes
-    /// nothing and adds no fsync, so it costs what an unknown token costs; the expiry sweep
-    /// records the expiry.
+    /// that can no longer confirm anything (expired, superseded) changes nothing; the expiry
+    /// sweep records the expiry. On SQLite such a write writes no page and waits for its group's
+    /// commit as an unknown token's lookup does; on PostgreSQL its row locks still make a
+    /// durable commit, which an unknown token's lookup does not.
     public func confirm(token: String) async throws -> (LinkOutcome, Verification?) {
         guard let key = Self.lookupKey(forToken: token) else { return (.invalid, nil) }
         let now = clock.now()

@@ -9,21 +9,15 @@ import PostgresNIO
 /// 2,486 transactions a second under `pgbench -M extended` on the bench machine, and 4,362
 /// with `-M prepared` (docs/performance.md). A statement whose text varies (an `UPDATE` of
 /// the changed columns) cannot be one.
+///
+/// A prepared text names its columns (``StoreRows/selectList(_:of:)``) instead of `*`:
+/// PostgreSQL refuses to run a prepared `SELECT *` once a migration (of a newer instance sharing
+/// the database) has added a column to its table ("cached plan must not change result type").
 protocol PreparedText: Sendable {
     /// A short name, unique among the store's prepared texts (PostgreSQL keeps 63 bytes of it).
     static var name: String { get }
     /// The statement, with `$1`, `$2`, … for its values.
     static var sql: String { get }
-}
-
-extension PreparedText {
-    /// `columns` as a select list, each qualified by `alias` when given. A prepared text names
-    /// its columns instead of `*`: PostgreSQL refuses to run a prepared `SELECT *` once a
-    /// migration (of a newer instance sharing the database) has added a column to its table
-    /// ("cached plan must not change result type").
-    static func selectList(_ columns: [String], of alias: String? = nil) -> String {
-        columns.map { column in alias.map { "\($0).\(column)" } ?? column }.joined(separator: ", ")
-    }
 }
 
 /// One run of a ``PreparedText`` with its values bound. postgres-nio prepares the text on a

@@ -248,34 +248,35 @@ extension PostgresStore: VerificationStore {
         return (verification, contact.map(StoreRows.contact))
     }
 
-    // The prepared texts of a verification write.
+    // The prepared texts of a verification write: a verification's contact, then the
+    // verification, each locked, found by the verification's id or by its token's key.
+
+    /// The select list and tables of the contact locks, before their `WHERE`.
+    private static let contactSelect = """
+        SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c"))
+        FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
+        """
+    /// The select list and table of the verification locks, before their `WHERE`.
+    private static let verificationSelect = "SELECT \(StoreRows.selectList(StoreRows.verificationColumns)) FROM verifications"
 
     enum LockContactByVerificationID: PreparedText {
         static let name = "lock_contact_by_verification_id"
-        static let sql = """
-            SELECT \(selectList(StoreRows.contactColumns, of: "c"))
-            FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
-            WHERE v.id = $1 FOR UPDATE OF c
-            """
-    }
-
-    enum LockVerificationByID: PreparedText {
-        static let name = "lock_verification_by_id"
-        static let sql = "SELECT \(selectList(StoreRows.verificationColumns)) FROM verifications WHERE id = $1 FOR UPDATE"
+        static let sql = "\(contactSelect) WHERE v.id = $1 FOR UPDATE OF c"
     }
 
     enum LockContactByToken: PreparedText {
         static let name = "lock_contact_by_token"
-        static let sql = """
-            SELECT \(selectList(StoreRows.contactColumns, of: "c"))
-            FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
-            WHERE v.token_key = $1 FOR UPDATE OF c
-            """
+        static let sql = "\(contactSelect) WHERE v.token_key = $1 FOR UPDATE OF c"
+    }
+
+    enum LockVerificationByID: PreparedText {
+        static let name = "lock_verification_by_id"
+        static let sql = "\(verificationSelect) WHERE id = $1 FOR UPDATE"
     }
 
     enum LockVerificationByToken: PreparedText {
         static let name = "lock_verification_by_token"
-        static let sql = "SELECT \(selectList(StoreRows.verificationColumns)) FROM verifications WHERE token_key = $1 FOR UPDATE"
+        static let sql = "\(verificationSelect) WHERE token_key = $1 FOR UPDATE"
     }
 
     /// `$1` the time in milliseconds, `$2` the verification.

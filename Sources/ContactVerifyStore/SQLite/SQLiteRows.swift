@@ -111,8 +111,7 @@ extension StatementArguments {
     ///
     /// Through GRDB's initializer for optional existentials: its initializer for a sequence of
     /// one concrete type maps with a key path, and unspecialized (GRDB is another module) that
-    /// key path is instantiated anew on every call, which was a seventh of the single writer's
-    /// time in a link confirmation (P2 profile, docs/performance.md).
+    /// key path is instantiated anew on every call, on the single writer's thread.
     init(stored values: [StoredValue]) {
         self.init(values.map { $0.databaseValue as (any DatabaseValueConvertible)? })
     }

@@ -79,6 +79,11 @@ enum StoreRows {
         ]
     }
 
+    /// `columns` as a select list, each qualified by `alias` when given.
+    static func selectList(_ columns: [String], of alias: String? = nil) -> String {
+        columns.map { column in alias.map { "\($0).\(column)" } ?? column }.joined(separator: ", ")
+    }
+
     /// A contact's columns: the order of ``contactValues(_:)``, and what ``contact(_:)`` reads.
     static let contactColumns = [
         "id", "account_id", "name", "locale", "external_id",
