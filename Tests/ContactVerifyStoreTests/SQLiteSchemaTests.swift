@@ -15,6 +15,15 @@ struct SQLiteSchemaTests {
 
     // MARK: Durability
 
+    @Test("readers and the writer map the database file for reading (mmap_size)")
+    func memoryMappedReads() async throws {
+        try await TemporaryDatabase.with { database in
+            let store = try database.open()
+            #expect(try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA mmap_size") } == SQLiteStore.mmapBytes)
+            #expect(try await store.onWriter("PRAGMA mmap_size") == SQLiteStore.mmapBytes)
+        }
+    }
+
     @Test("the pool runs in WAL mode with synchronous=FULL on the writer and on readers")
     func walAndSynchronousFull() async throws {
         try await TemporaryDatabase.with { database in
