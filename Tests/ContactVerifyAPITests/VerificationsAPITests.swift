@@ -73,7 +73,7 @@ struct VerificationsAPITests {
         }
     }
 
-    @Test("the outbox window: a worker pass claims at most outboxWindow messages; serve derives it from the connections")
+    @Test("the outbox window: 8 a connection, 64 to 1,024; a worker pass claims at most outboxWindow messages")
     func outboxWindow() async throws {
         #expect(OutboxWorker.window(connections: 0) == 64 && OutboxWorker.window(connections: 8) == 64, "the default 4 + 4")
         #expect(OutboxWorker.window(connections: 32) == 256 && OutboxWorker.window(connections: 500) == 1_024)
