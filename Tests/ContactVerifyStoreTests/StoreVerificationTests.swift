@@ -104,6 +104,23 @@ struct StoreVerificationTests {
         }
     }
 
+    @Test("a link whose contact was deleted still finds its verification, canceled, and changes nothing", arguments: StoreKind.allCases)
+    func linkOfDeletedContact(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            let contacts = try await h.seed(contacts: 1)
+            let account = try #require(try await store.account(id: "acme"))
+            let v = try await h.service.start(in: account, contactID: contacts[0].id, channel: .email, method: .link, locale: nil)
+            #expect(try await store.deleteContact(accountID: "acme", id: contacts[0].id, now: Fixture.now))
+            // PostgreSQL locks a verification with its contact in one statement: without the
+            // contact, it must still find the verification (locked alone).
+            let (outcome, found) = try await h.service.confirm(token: h.secrets.secret(for: v))
+            #expect(outcome == .invalid)
+            #expect(found?.id == v.id && found?.status == .canceled)
+            #expect(try await store.verification(accountID: "acme", id: v.id)?.status == .canceled)
+        }
+    }
+
     // MARK: Limits
 
 

@@ -130,21 +130,9 @@ extension PostgresStore {
     /// Saves what changed of a contact since `old`, read under its lock in this transaction
     /// (its id and account never change). Nothing changed, nothing is written.
     static func saveContact(_ connection: PostgresConnection, _ contact: Contact, from old: Contact, _ logger: Logger) async throws {
-        try await update(connection, table: "contacts", StoreRows.contactChanges(from: old, to: contact), whereID: contact.id, logger)
-    }
-
-    /// `UPDATE table SET <changes> WHERE id = $n`; nothing when `changes` is empty.
-    static func update(
-        _ connection: PostgresConnection, table: String, _ changes: [(column: String, value: StoredValue)], whereID id: String,
-        _ logger: Logger
-    ) async throws {
-        guard !changes.isEmpty else { return }
-        var binds = PostgresBindings(capacity: changes.count + 1)
-        binds.append(stored: changes.map(\.value))
-        binds.append(id)
-        let assignments = changes.enumerated().map { "\($1.column) = $\($0 + 1)" }.joined(separator: ", ")
-        try await connection.run(
-            PostgresQuery(unsafeSQL: "UPDATE \(table) SET \(assignments) WHERE id = $\(changes.count + 1)", binds: binds), logger)
+        var writes = PostgresWrites()
+        writes.saveContact(contact, from: old)
+        try await writes.run(on: connection, logger)
     }
 
     /// Runs `write`; turns a violation of the unique address indexes into `email_taken` /
@@ -180,5 +168,13 @@ extension PostgresStore {
         try await connection.run(
             "UPDATE verifications SET status = 'canceled' WHERE contact_id = \(contactID) AND channel = \(verificationChannel) AND status = 'pending'",
             logger)
+    }
+}
+
+extension PostgresWrites {
+    /// Adds the update of what changed of a contact since `old` (its id and account never
+    /// change); nothing when nothing changed.
+    mutating func saveContact(_ contact: Contact, from old: Contact) {
+        update("contacts", StoreRows.contactChanges(from: old, to: contact), whereID: contact.id)
     }
 }

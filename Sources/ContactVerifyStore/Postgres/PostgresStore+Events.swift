@@ -45,19 +45,30 @@ extension PostgresStore: EventStore {
     static func enqueueEvent(
         _ connection: PostgresConnection, accountID: String, type: String, now: Date, data: @autoclosure () throws -> [String: Any], _ logger: Logger
     ) async throws {
-        guard try await connection.row(Prepared<AccountCallbackURL>(accountID), logger)?.text("callback_url") != nil
-        else { return }
-        let (id, body) = try StoreEvents.make(type: type, now: now, data: try data())
-        let ms = now.millisecondsSince1970
-        try await connection.run(
-            """
-            INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
-            VALUES (\(id), \(accountID), \(type), \(Data(body)), 'queued', \(ms), \(ms), \(ms))
-            """, logger)
+        guard try await hasCallback(connection, accountID: accountID, logger) else { return }
+        var writes = PostgresWrites()
+        try writes.event(accountID: accountID, type: type, now: now, data: data())
+        try await writes.run(on: connection, logger)
+    }
+
+    /// Whether the account has a callback URL: without one, its events are not queued.
+    static func hasCallback(_ connection: PostgresConnection, accountID: String, _ logger: Logger) async throws -> Bool {
+        try await connection.row(Prepared<AccountCallbackURL>(accountID), logger)?.text("callback_url") != nil
     }
 
     enum AccountCallbackURL: PreparedText {
         static let name = "account_callback_url"
         static let sql = "SELECT callback_url FROM accounts WHERE id = $1"
+    }
+}
+
+extension PostgresWrites {
+    /// Adds a queued event for the account's callback (the caller knows the account has one).
+    mutating func event(accountID: String, type: String, now: Date, data: [String: Any]) throws {
+        let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
+        let ms = StoredValue(now.millisecondsSince1970)
+        insert(
+            into: "events", columns: ["id", "account_id", "type", "payload", "status", "next_attempt_at", "created_at", "updated_at"],
+            values: [.init(id), .init(accountID), .init(type), .init(body), .init("queued"), ms, ms, ms])
     }
 }

@@ -110,16 +110,20 @@ extension PostgresStore: VerificationStore {
     private func update<R: Sendable>(
         _ key: VerificationKey, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
     ) async throws -> (R, Verification)? {
+        // Four round trips: BEGIN, the locks, the writes, COMMIT.
         try await transaction { connection in
-            guard var (verification, contact) = try await Self.lockVerification(connection, key, logger) else { return nil }
-            let (verificationBefore, contactBefore) = (verification, contact)
-            let result = try change(&verification, &contact)
-            try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
-            if let contact, let contactBefore { try await Self.saveContact(connection, contact, from: contactBefore, logger) }
-            if verification.status != .pending {
-                try await connection.run(Prepared<CancelQueuedMessages>(now.millisecondsSince1970, verification.id), logger)
+            guard var locked = try await Self.lockVerification(connection, key, logger) else { return nil }
+            let before = locked
+            let result = try change(&locked.verification, &locked.contact)
+            var writes = PostgresWrites()
+            try writes.save(locked, from: before, now: now)
+            if locked.verification.status != .pending {
+                writes.add([.init(now.millisecondsSince1970), .init(locked.verification.id)]) { values in
+                    "UPDATE messages SET status = 'canceled', updated_at = \(values[0]) WHERE verification_id = \(values[1]) AND status = 'queued'"
+                }
             }
-            return (result, verification)
+            try await writes.run(on: connection, logger)
+            return (result, locked.verification)
         }
     }
 
@@ -133,13 +137,14 @@ extension PostgresStore: VerificationStore {
             // Each in its own short transaction, rechecked under the locks: another instance
             // (or a check) may have settled it meanwhile.
             let ended = try await transaction { connection -> Bool in
-                guard var (verification, contact) = try await Self.lockVerification(connection, .id(id), logger),
-                    verification.status == .pending, verification.expiresAt <= now
+                guard var locked = try await Self.lockVerification(connection, .id(id), logger),
+                    locked.verification.status == .pending, locked.verification.expiresAt <= now
                 else { return false }
-                let (verificationBefore, contactBefore) = (verification, contact)
-                VerificationRules.end(&verification, as: .expired, contact: &contact)
-                try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
-                if let contact, let contactBefore { try await Self.saveContact(connection, contact, from: contactBefore, logger) }
+                let before = locked
+                VerificationRules.end(&locked.verification, as: .expired, contact: &locked.contact)
+                var writes = PostgresWrites()
+                try writes.save(locked, from: before, now: now)
+                try await writes.run(on: connection, logger)
                 return true
             }
             if ended { expired += 1 }
@@ -190,23 +195,17 @@ extension PostgresStore: VerificationStore {
         try await transaction { connection in
             guard let verificationID = try await connection.row(
                 "SELECT verification_id FROM messages WHERE id = \(messageID)", logger)?.text("verification_id"),
-                var (verification, contact) = try await Self.lockVerification(connection, .id(verificationID), logger),
+                var locked = try await Self.lockVerification(connection, .id(verificationID), logger),
                 var message = try await connection.row("SELECT * FROM messages WHERE id = \(messageID) FOR UPDATE", logger)
                     .map(StoreRows.message)
             else { return }
-            let (verificationBefore, contactBefore) = (verification, contact)
-            change(&message, &verification, &contact)
+            let before = locked
+            change(&message, &locked.verification, &locked.contact)
             message.updatedAt = now
-            try await connection.run(
-                """
-                UPDATE messages SET status = \(message.status.rawValue), attempts = \(Int64(message.attempts)),
-                    next_attempt_at = \(message.nextAttemptAt.millisecondsSince1970), provider_message_id = \(message.providerMessageID),
-                    last_error_code = \(message.lastErrorCode), last_error_message = \(message.lastErrorMessage),
-                    updated_at = \(message.updatedAt.millisecondsSince1970)
-                WHERE id = \(message.id)
-                """, logger)
-            try await Self.saveVerification(connection, verification, from: verificationBefore, now: now, logger)
-            if let contact, let contactBefore { try await Self.saveContact(connection, contact, from: contactBefore, logger) }
+            var writes = PostgresWrites()
+            writes.update("messages", StoreRows.messageOutcome(message), whereID: message.id)
+            try writes.save(locked, from: before, now: now)
+            try await writes.run(on: connection, logger)
         }
     }
 
@@ -226,63 +225,79 @@ extension PostgresStore: VerificationStore {
         case tokenKey([UInt8])
     }
 
-    /// Locks a verification's contact, then the verification (the store's lock order), and
-    /// returns both as they are under the locks: two round trips. The contact comes without its
-    /// webhooks (no verification write reads them).
+    /// A verification and its contact as they are under their locks, and whether its account
+    /// has a callback URL (whether leaving `pending` queues an event).
+    struct LockedVerification {
+        var verification: Verification
+        /// `nil` once the contact was deleted (its verifications stay, canceled).
+        var contact: Contact?
+        let callback: Bool
+    }
+
+    /// Locks a verification's contact, then the verification (the store's lock order), in one
+    /// statement, and returns both as they are under the locks. The contact comes without its
+    /// webhooks (no verification write reads them). A second statement locks the verification
+    /// alone when its contact is gone.
     static func lockVerification(
         _ connection: PostgresConnection, _ key: VerificationKey, _ logger: Logger
-    ) async throws -> (Verification, Contact?)? {
-        // A verification's account, contact and token never change, so the join finds the same
-        // contact before and after its lock is taken.
-        let contact: PostgresRandomAccessRow?
-        let verification: PostgresRandomAccessRow?
+    ) async throws -> LockedVerification? {
+        let both: PostgresRandomAccessRow?
         switch key {
-        case .id(let id):
-            contact = try await connection.row(Prepared<LockContactByVerificationID>(id), logger)
-            verification = try await connection.row(Prepared<LockVerificationByID>(id), logger)
-        case .tokenKey(let tokenKey):
-            contact = try await connection.row(Prepared<LockContactByToken>(Data(tokenKey)), logger)
-            verification = try await connection.row(Prepared<LockVerificationByToken>(Data(tokenKey)), logger)
+        case .id(let id): both = try await connection.row(Prepared<LockByVerificationID>(id), logger)
+        case .tokenKey(let tokenKey): both = try await connection.row(Prepared<LockByToken>(Data(tokenKey)), logger)
         }
-        guard let verification = verification.map(StoreRows.verification) else { return nil }
-        return (verification, contact.map(StoreRows.contact))
+        if let both {
+            return LockedVerification(
+                verification: StoreRows.verification(both), contact: StoreRows.contact(PrefixedRow(both, prefix: "c_")),
+                callback: try both["has_callback"].decode(Bool.self))
+        }
+        let alone: PostgresRandomAccessRow?
+        switch key {
+        case .id(let id): alone = try await connection.row(Prepared<LockVerificationByID>(id), logger)
+        case .tokenKey(let tokenKey): alone = try await connection.row(Prepared<LockVerificationByToken>(Data(tokenKey)), logger)
+        }
+        guard let alone else { return nil }
+        return LockedVerification(
+            verification: StoreRows.verification(alone), contact: nil, callback: try alone["has_callback"].decode(Bool.self))
     }
 
-    // The prepared texts of a verification write: a verification's contact, then the
-    // verification, each locked, found by the verification's id or by its token's key.
+    // The prepared texts of a verification write, finding the verification by its id or by its
+    // token's key: the contact and the verification locked together (`FOR UPDATE OF c, v` locks
+    // each joined row's contact, then its verification: the order of the list; a deadlock would
+    // be retried by `transaction`), or the verification alone. A verification's account, contact and token never change, so the join
+    // finds the same contact before and after the locks are taken.
 
-    /// The select list and tables of the contact locks, before their `WHERE`.
-    private static let contactSelect = """
-        SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c"))
-        FROM verifications v JOIN contacts c ON c.account_id = v.account_id AND c.id = v.contact_id
+    /// Whether the verification's account has a callback URL.
+    private static let callbackColumn =
+        "EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.account_id AND a.callback_url IS NOT NULL) AS has_callback"
+    /// The contact's columns (named `c_…`), the verification's and ``callbackColumn``, before `WHERE`.
+    private static let bothSelect = """
+        SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c", prefix: "c_")), \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")),
+            \(callbackColumn)
+        FROM contacts c JOIN verifications v ON v.account_id = c.account_id AND v.contact_id = c.id
         """
-    /// The select list and table of the verification locks, before their `WHERE`.
-    private static let verificationSelect = "SELECT \(StoreRows.selectList(StoreRows.verificationColumns)) FROM verifications"
+    /// The verification's columns and ``callbackColumn``, before `WHERE`.
+    private static let verificationSelect =
+        "SELECT \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")), \(callbackColumn) FROM verifications v"
 
-    enum LockContactByVerificationID: PreparedText {
-        static let name = "lock_contact_by_verification_id"
-        static let sql = "\(contactSelect) WHERE v.id = $1 FOR UPDATE OF c"
+    enum LockByVerificationID: PreparedText {
+        static let name = "lock_by_verification_id"
+        static let sql = "\(bothSelect) WHERE v.id = $1 FOR UPDATE OF c, v"
     }
 
-    enum LockContactByToken: PreparedText {
-        static let name = "lock_contact_by_token"
-        static let sql = "\(contactSelect) WHERE v.token_key = $1 FOR UPDATE OF c"
+    enum LockByToken: PreparedText {
+        static let name = "lock_by_token"
+        static let sql = "\(bothSelect) WHERE v.token_key = $1 FOR UPDATE OF c, v"
     }
 
     enum LockVerificationByID: PreparedText {
         static let name = "lock_verification_by_id"
-        static let sql = "\(verificationSelect) WHERE id = $1 FOR UPDATE"
+        static let sql = "\(verificationSelect) WHERE v.id = $1 FOR UPDATE OF v"
     }
 
     enum LockVerificationByToken: PreparedText {
         static let name = "lock_verification_by_token"
-        static let sql = "\(verificationSelect) WHERE token_key = $1 FOR UPDATE"
-    }
-
-    /// `$1` the time in milliseconds, `$2` the verification.
-    enum CancelQueuedMessages: PreparedText {
-        static let name = "cancel_queued_messages"
-        static let sql = "UPDATE messages SET status = 'canceled', updated_at = $1 WHERE verification_id = $2 AND status = 'queued'"
+        static let sql = "\(verificationSelect) WHERE v.token_key = $1 FOR UPDATE OF v"
     }
 
     /// Saves what changed of a verification since `old`, read under its lock in this
@@ -290,11 +305,30 @@ extension PostgresStore: VerificationStore {
     static func saveVerification(
         _ connection: PostgresConnection, _ v: Verification, from old: Verification, now: Date, _ logger: Logger
     ) async throws {
+        let leaving = old.status == .pending && StoreEvents.type(leaving: v.status) != nil
+        let callback = leaving ? try await hasCallback(connection, accountID: v.accountID, logger) : false
+        var writes = PostgresWrites()
+        try writes.saveVerification(v, from: old, now: now, callback: callback)
+        try await writes.run(on: connection, logger)
+    }
+}
+
+extension PostgresWrites {
+    /// Adds the writes of a verification and its contact changed since `before`, both read
+    /// under their locks in this transaction.
+    mutating func save(_ locked: PostgresStore.LockedVerification, from before: PostgresStore.LockedVerification, now: Date) throws {
+        try saveVerification(locked.verification, from: before.verification, now: now, callback: locked.callback)
+        if let contact = locked.contact, let old = before.contact { saveContact(contact, from: old) }
+    }
+
+    /// Adds the update of what changed of a verification since `old`, and its event when it
+    /// leaves `pending` and its account has a `callback`. Nothing changed, nothing is added.
+    mutating func saveVerification(_ v: Verification, from old: Verification, now: Date, callback: Bool) throws {
         let changes = StoreRows.verificationChanges(from: old, to: v)
         guard !changes.isEmpty else { return }
-        if old.status == .pending, let type = StoreEvents.type(leaving: v.status) {
-            try await enqueueEvent(connection, accountID: v.accountID, type: type, now: now, data: StoreEvents.data(of: v), logger)
+        if callback, old.status == .pending, let type = StoreEvents.type(leaving: v.status) {
+            try event(accountID: v.accountID, type: type, now: now, data: StoreEvents.data(of: v))
         }
-        try await update(connection, table: "verifications", changes, whereID: v.id, logger)
+        update("verifications", changes, whereID: v.id)
     }
 }

@@ -79,9 +79,13 @@ enum StoreRows {
         ]
     }
 
-    /// `columns` as a select list, each qualified by `alias` when given.
-    static func selectList(_ columns: [String], of alias: String? = nil) -> String {
-        columns.map { column in alias.map { "\($0).\(column)" } ?? column }.joined(separator: ", ")
+    /// `columns` as a select list, each qualified by `alias` when given, and named
+    /// `prefix` + its name when given (read back through ``PrefixedRow``).
+    static func selectList(_ columns: [String], of alias: String? = nil, prefix: String? = nil) -> String {
+        columns.map { column in
+            let qualified = alias.map { "\($0).\(column)" } ?? column
+            return prefix.map { "\(qualified) AS \($0)\(column)" } ?? qualified
+        }.joined(separator: ", ")
     }
 
     /// A contact's columns: the order of ``contactValues(_:)``, and what ``contact(_:)`` reads.
@@ -151,6 +155,15 @@ enum StoreRows {
             .init(m.id), .init(m.accountID), .init(m.verificationID), .init(m.channel.rawValue), .init(m.status.rawValue),
             .init(m.attempts), .init(m.nextAttemptAt), .init(m.expiresAt), .init(m.providerMessageID), .init(m.lastErrorCode),
             .init(m.lastErrorMessage), .init(m.createdAt), .init(m.updatedAt),
+        ]
+    }
+
+    /// The columns a send's outcome or a delivery report changes, with their values.
+    static func messageOutcome(_ m: OutboxMessage) -> [(column: String, value: StoredValue)] {
+        [
+            ("status", .init(m.status.rawValue)), ("attempts", .init(m.attempts)), ("next_attempt_at", .init(m.nextAttemptAt)),
+            ("provider_message_id", .init(m.providerMessageID)), ("last_error_code", .init(m.lastErrorCode)),
+            ("last_error_message", .init(m.lastErrorMessage)), ("updated_at", .init(m.updatedAt)),
         ]
     }
 
