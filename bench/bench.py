@@ -407,6 +407,7 @@ class Bench:
         self.binary = str(options.binary)
         self.hello = str(options.hello)
         self.argon2 = str(options.argon2)
+        self.kannel_preload = str(options.kannel_preload.resolve())
         self.cores = os.cpu_count() or 1
         self.work = Path(tempfile.mkdtemp(prefix="cv-bench-"))
         os.chmod(self.work, 0o755)
@@ -670,15 +671,17 @@ class Bench:
         for name, value in values.items():
             text = text.replace(f"@{name}@", str(value))
         (directory / "kannel.conf").write_text(text)
+        # Nagle off in Kannel's own sockets (bench/kannel_nodelay.c says why).
+        env = dict(os.environ, LD_PRELOAD=self.kannel_preload)
         bearer = self.processes.start("bearerbox", ["/usr/sbin/bearerbox", "-p", str(directory / "bearerbox.pid"),
-                                                    str(directory / "kannel.conf")], cwd=directory)
+                                                    str(directory / "kannel.conf")], env=env, cwd=directory)
         wait_until(lambda: bearer.poll() is None and accepts(ports["ADMIN_PORT"]) and accepts(ports["SMSC_PORT"]),
                    "bearerbox's ports")
         self.processes.start("fakesmsc", ["/usr/lib/kannel/test/fakesmsc", "-H", "127.0.0.1", "-r",
                                           str(ports["SMSC_PORT"]), "-m", "0", "-v", "0", "-D", "receive",
                                           "100 200 text unused"], cwd=directory)
         self.processes.start("smsbox", ["/usr/sbin/smsbox", "-p", str(directory / "smsbox.pid"),
-                                        str(directory / "kannel.conf")], cwd=directory)
+                                        str(directory / "kannel.conf")], env=env, cwd=directory)
         wait_until(lambda: accepts(ports["SENDSMS_PORT"]), "smsbox's sendsms port")
 
         def online():
@@ -914,6 +917,7 @@ def main():
     parser.add_argument("--binary", type=Path, required=True)
     parser.add_argument("--hello", type=Path, required=True)
     parser.add_argument("--argon2", type=Path, required=True)
+    parser.add_argument("--kannel-preload", type=Path, required=True, help="bench/kannel_nodelay.c, built")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     parser.add_argument("--only", choices=["p1", "p2", "gateways"], action="append",
