@@ -101,6 +101,9 @@ struct StoreVerificationTests {
             #expect(try await store.contact(accountID: "acme", id: contacts[0].id)?.email?.status == .verified)
             #expect(try await store.contact(accountID: "acme", id: contacts[1].id)?.email?.status == .pending)
             #expect(try await store.verification(accountID: "acme", id: other.id)?.status == .pending)
+            // The approval canceled its own message still queued, and only that one.
+            #expect(try await store.latestMessage(verificationID: v.id)?.status == .canceled)
+            #expect(try await store.latestMessage(verificationID: other.id)?.status == .queued)
         }
     }
 

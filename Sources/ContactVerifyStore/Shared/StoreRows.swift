@@ -28,9 +28,10 @@ enum StoreRows {
     ]
 
     /// The mutable columns of a contact (all but its id and account) whose values differ
-    /// between `old` and `new`, with the new values. A save writes only these, so SQLite and
-    /// PostgreSQL touch only the indexes over columns that changed: confirming an email
-    /// rewrites the email-status index entry, not the address and phone index entries as well.
+    /// between `old` and `new`, with the new values. A save writes only these, so SQLite
+    /// touches only the indexes over columns that changed: confirming an email rewrites the
+    /// email-status index entry, not the address and phone index entries as well. (PostgreSQL
+    /// compares values instead: writing a column's old value again costs it nothing.)
     static func contactChanges(from old: Contact, to new: Contact) -> [(column: String, value: StoredValue)] {
         let before = contactValues(old), after = contactValues(new)
         return (2..<contactColumns.count).compactMap { index in
@@ -123,12 +124,18 @@ enum StoreRows {
     /// `old` and `new`, with the new values. A `sent` outcome changes none (no write at all); a
     /// failed check changes `attempts` alone, leaving the status indexes untouched.
     static func verificationChanges(from old: Verification, to new: Verification) -> [(column: String, value: StoredValue)] {
-        func state(_ v: Verification) -> [StoredValue] {
-            [.init(v.status.rawValue), .init(v.attempts), .init(v.sendCount), .init(v.lastSentAt), .init(v.approvedAt)]
+        let before = verificationState(old), after = verificationState(new)
+        return verificationStateColumns.indices.compactMap { index in
+            before[index] == after[index] ? nil : (verificationStateColumns[index], after[index])
         }
-        let columns = ["status", "attempts", "send_count", "last_sent_at", "approved_at"]
-        let before = state(old), after = state(new)
-        return columns.indices.compactMap { index in before[index] == after[index] ? nil : (columns[index], after[index]) }
+    }
+
+    /// The columns a verification's life changes after its insert.
+    static let verificationStateColumns = ["status", "attempts", "send_count", "last_sent_at", "approved_at"]
+
+    /// Values of ``verificationStateColumns``, in order.
+    static func verificationState(_ v: Verification) -> [StoredValue] {
+        [.init(v.status.rawValue), .init(v.attempts), .init(v.sendCount), .init(v.lastSentAt), .init(v.approvedAt)]
     }
 
     /// A verification's columns: the order of ``verificationValues(_:)``, and what
