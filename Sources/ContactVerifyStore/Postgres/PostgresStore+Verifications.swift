@@ -257,8 +257,9 @@ extension PostgresStore: VerificationStore {
     // The prepared texts of a verification write, finding the verification by its id or by its
     // token's key: the contact and the verification locked together (`FOR UPDATE OF c, v` locks
     // each joined row's contact, then its verification: the order of the list; a deadlock would
-    // be retried by `transaction`), or the verification alone. A verification's account, contact and token never change, so the join
-    // finds the same contact before and after the locks are taken.
+    // be retried by `transaction`), or the verification alone. A verification's account,
+    // contact and token never change, so the join finds the same contact before and after the
+    // locks are taken.
 
     /// Whether the verification's account has a callback URL.
     private static let callbackColumn =
