@@ -11,7 +11,7 @@ import Testing
 struct SQLiteSchemaTests {
     /// Every migration ever shipped, in the order it must run. Append new ones; never edit,
     /// rename or reorder these.
-    static let shippedMigrations = ["v1-accounts-keys-contacts", "v2-verifications-outbox", "v3-idempotency-keys", "v4-batches", "v5-events", "v6-contact-webhooks", "v7-sms-day-counts", "v8-idempotency-resource", "v9-provider-pauses", "v10-verifications-by-contact"]
+    static let shippedMigrations = ["v1-accounts-keys-contacts", "v2-verifications-outbox", "v3-idempotency-keys", "v4-batches", "v5-events", "v6-contact-webhooks", "v7-sms-day-counts", "v8-idempotency-resource", "v9-provider-pauses", "v10-verifications-by-contact", "v11-send-log-by-time"]
 
     // MARK: Durability
 

@@ -1,5 +1,6 @@
 import ContactVerifyCore
 import Foundation
+import GRDB
 import Logging
 import PostgresNIO
 import TestServers
@@ -125,6 +126,47 @@ struct StoreVerificationTests {
     }
 
     // MARK: Limits
+
+    @Test("the expiry sweep forgets sends older than a day and SMS day counts older than yesterday", arguments: StoreKind.allCases)
+    func sendLogPurge(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            _ = try await h.seed(contacts: 1)  // the account the rows belong to
+            let now = Fixture.now.millisecondsSince1970, day: Int64 = 86_400_000, today = StoreSQL.startOfDay(Fixture.now)
+            try await Self.execute(
+                store,
+                """
+                INSERT INTO send_log (account_id, channel, address_key, sent_at)
+                VALUES ('acme', 'sms', 'k', \(now - day)), ('acme', 'sms', 'k', \(now - day + 1)), ('acme', 'sms', 'k', \(now))
+                """)
+            try await Self.execute(
+                store,
+                "INSERT INTO sms_day_counts (account_id, day, count) VALUES ('acme', \(today - 2 * day), 1), ('acme', \(today - day), 2), ('acme', \(today), 3)")
+            _ = try await store.expireDue(now: Fixture.now)
+            // What the limits still read (the last 24 hours, today) stays; nothing older does.
+            #expect(try await Self.integers(store, "SELECT sent_at AS n FROM send_log ORDER BY sent_at") == [now - day + 1, now])
+            #expect(try await Self.integers(store, "SELECT day AS n FROM sms_day_counts ORDER BY day") == [today - day, today])
+        }
+    }
+
+    /// Runs a statement on the store's database, under the store (test set-up).
+    static func execute(_ store: any ServiceStore, _ sql: String) async throws {
+        if let sqlite = store as? SQLiteStore {
+            try await sqlite.writer.write { db in try db.execute(sql: sql) }
+        } else if let postgres = store as? PostgresStore {
+            _ = try await postgres.rows(PostgresQuery(unsafeSQL: sql))
+        }
+    }
+
+    /// The `n` column of a query's rows on the store's database.
+    static func integers(_ store: any ServiceStore, _ sql: String) async throws -> [Int64] {
+        if let sqlite = store as? SQLiteStore {
+            return try await sqlite.pool.read { db in try SQLiteRow.fetchAll(db, sql: sql).compactMap { $0.integer("n") } }
+        } else if let postgres = store as? PostgresStore {
+            return try await postgres.rows(PostgresQuery(unsafeSQL: sql)).compactMap { $0.integer("n") }
+        }
+        return []
+    }
 
 
     @Test("PostgreSQL: a confirmation's prepared statements still run after a migration adds columns to their tables")

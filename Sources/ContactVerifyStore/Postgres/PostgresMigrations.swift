@@ -252,6 +252,12 @@ enum PostgresMigrations {
             )
             """
         ),
+        (
+            // See the SQLite migration of the same name: the expiry sweep deletes old sends.
+            // (SQLite's v10 changed an index this store never had in that form.)
+            "v11-send-log-by-time",
+            "CREATE INDEX send_log_by_time ON send_log(sent_at)"
+        ),
     ]
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an

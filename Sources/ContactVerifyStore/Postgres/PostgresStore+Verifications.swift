@@ -25,7 +25,7 @@ extension PostgresStore: VerificationStore {
                 """, logger
             ).map(StoreRows.verification)
             let addressKey = contact[channel.addressChannel]?.key ?? ""
-            let dayAgo = now.addingTimeInterval(-86_400).millisecondsSince1970
+            let dayAgo = now.addingTimeInterval(-StoreSQL.sendLogWindow).millisecondsSince1970
             let addressSends = try await connection.row(
                 """
                 SELECT COUNT(*) AS n FROM send_log
@@ -146,6 +146,9 @@ extension PostgresStore: VerificationStore {
             "UPDATE messages SET status = 'expired', updated_at = \(ms) WHERE status IN ('queued', 'sending') AND expires_at <= \(ms)")
         let cutoff = now.addingTimeInterval(-Idempotency.retention).millisecondsSince1970
         _ = try await rows("DELETE FROM idempotency_keys WHERE created_at <= \(cutoff)")
+        let purge = StoreSQL.sendLogPurge(now: now)
+        _ = try await rows("DELETE FROM send_log WHERE sent_at <= \(purge.sentBefore)")
+        _ = try await rows("DELETE FROM sms_day_counts WHERE day < \(purge.dayBefore)")
         return expired
     }
 

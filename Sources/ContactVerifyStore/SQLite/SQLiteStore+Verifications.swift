@@ -17,7 +17,7 @@ extension SQLiteStore: VerificationStore {
                 arguments: [contactID, channel.rawValue]
             ).map(StoreRows.verification)
             let addressKey = contact[channel.addressChannel]?.key ?? ""
-            let dayAgo = now.addingTimeInterval(-86_400).millisecondsSince1970
+            let dayAgo = now.addingTimeInterval(-StoreSQL.sendLogWindow).millisecondsSince1970
             let midnight = StoreSQL.startOfDay(now)
             let counters = SendCounters(
                 addressSendsLast24h: try Int.fetchOne(
@@ -153,6 +153,9 @@ extension SQLiteStore: VerificationStore {
                 cached: "UPDATE messages SET status = 'expired', updated_at = ? WHERE status IN ('queued', 'sending') AND expires_at <= ?",
                 arguments: [ms, ms])
             try Self.purgeIdempotencyKeys(db, olderThan: now.addingTimeInterval(-Idempotency.retention))
+            let purge = StoreSQL.sendLogPurge(now: now)
+            try db.execute(cached: "DELETE FROM send_log WHERE sent_at <= ?", arguments: [purge.sentBefore])
+            try db.execute(cached: "DELETE FROM sms_day_counts WHERE day < ?", arguments: [purge.dayBefore])
             return due.count
         }
     }

@@ -78,4 +78,16 @@ enum StoreSQL {
     static func startOfDay(_ now: Date) -> Int64 {
         Int64((now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 * 1000)
     }
+
+    /// How far back `send_log` is read: an address's sends in the last 24 hours. Older rows are
+    /// never read again, and the expiry sweep deletes them.
+    static let sendLogWindow: TimeInterval = 86_400
+
+    /// The cutoffs of the expiry sweep, in milliseconds: it deletes sends at or before
+    /// `sentBefore` (older than ``sendLogWindow``; `send_log_by_time` finds them) and SMS day
+    /// counts of days before `dayBefore` (only today's is read; yesterday's stays for an
+    /// instance whose clock is a little behind).
+    static func sendLogPurge(now: Date) -> (sentBefore: Int64, dayBefore: Int64) {
+        (now.addingTimeInterval(-sendLogWindow).millisecondsSince1970, startOfDay(now) - 86_400_000)
+    }
 }
