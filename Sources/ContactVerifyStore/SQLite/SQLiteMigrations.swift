@@ -267,9 +267,9 @@ enum SQLiteMigrations {
                 """)
         }
         migrator.registerMigration("v11-send-log-by-time") { db in
-            // The expiry sweep deletes sends older than a day (StoreSQL.sendLogPurge): without
-            // this index each sweep would read the whole log. (sms_day_counts' key starts with
-            // the account, but holds one row per account and day.)
+            // The expiry sweep deletes sends older than a day and an hour
+            // (StoreSQL.sendLogPurge): without this index each sweep would read the whole log.
+            // (sms_day_counts' key starts with the account, but holds one row per account and day.)
             try db.execute(sql: "CREATE INDEX send_log_by_time ON send_log(sent_at)")
         }
         return migrator

@@ -84,10 +84,11 @@ enum StoreSQL {
     static let sendLogWindow: TimeInterval = 86_400
 
     /// The cutoffs of the expiry sweep, in milliseconds: it deletes sends at or before
-    /// `sentBefore` (older than ``sendLogWindow``; `send_log_by_time` finds them) and SMS day
-    /// counts of days before `dayBefore` (only today's is read; yesterday's stays for an
-    /// instance whose clock is a little behind).
+    /// `sentBefore` (an hour older than ``sendLogWindow``; `send_log_by_time` finds them) and SMS
+    /// day counts of days before `dayBefore` (only today's is read). The hour and yesterday's
+    /// count stay for another instance on the same database whose clock is a little behind: it
+    /// still reads them.
     static func sendLogPurge(now: Date) -> (sentBefore: Int64, dayBefore: Int64) {
-        (now.addingTimeInterval(-sendLogWindow).millisecondsSince1970, startOfDay(now) - 86_400_000)
+        (now.addingTimeInterval(-sendLogWindow - 3_600).millisecondsSince1970, startOfDay(now) - 86_400_000)
     }
 }
