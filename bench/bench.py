@@ -281,6 +281,15 @@ class Service:
         return sum(float(value) for labels, value in re.findall(r"^messages_total\{([^}]*)\} (\S+)$", text, re.M)
                    if 'channel="sms"' in labels and 'outcome="sent"' in labels)
 
+    def timed_sms_batch(self, account, contacts):
+        """Creates an SMS link batch of `contacts` and waits until no item is queued; returns
+        (seconds from the POST to then, the batch's id, its final state)."""
+        sent_before = self.sms_sent()
+        started = time.monotonic()
+        batch = self.batch(account, [c[0] for c in contacts], "sms")
+        _, finished = self.wait_batch(account, batch, sms_until=sent_before + len(contacts))
+        return time.monotonic() - started, batch, finished
+
     def wait_batch(self, account, batch_id, seconds=600, sms_until=None):
         """Polls the batch until no item is queued; returns (elapsed since called, counts).
 
@@ -780,22 +789,14 @@ class Bench:
         p3_contacts = big[:p3_count]
         memory = Sampler(service.rss_mib, 0.05)
         memory.start()
-        sent_before = service.sms_sent()
-        started = time.monotonic()
-        batch = service.batch("big", [c[0] for c in p3_contacts], "sms")
-        elapsed, finished = service.wait_batch("big", batch, sms_until=sent_before + p3_count)
-        p3_seconds = time.monotonic() - started
+        p3_seconds, batch, finished = service.timed_sms_batch("big", p3_contacts)
         self.rss += memory.stop()
         self.check_exactly_once(service, batch, finished, p3_contacts)
 
         # P7: a batch a tenth the size, on the same service.
         p7_count = self.size("p7_small_batch")
         p7_contacts = big[p3_count:p3_count + p7_count]
-        sent_before = service.sms_sent()
-        started = time.monotonic()
-        small_batch = service.batch("big", [c[0] for c in p7_contacts], "sms")
-        service.wait_batch("big", small_batch, sms_until=sent_before + p7_count)
-        p7_seconds = time.monotonic() - started
+        p7_seconds, _, _ = service.timed_sms_batch("big", p7_contacts)
 
         # The limit of P3: Kannel's own accept rate, to a number no contact has.
         url = (f"{self.sendsms}?username={KANNEL_USER}&password={KANNEL_PASSWORD}&to=%2B15550000000"

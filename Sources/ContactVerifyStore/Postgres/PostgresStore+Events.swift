@@ -68,7 +68,7 @@ extension PostgresWrites {
         let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
         let ms = StoredValue(now.millisecondsSince1970)
         insert(
-            into: "events", columns: ["id", "account_id", "type", "payload", "status", "next_attempt_at", "created_at", "updated_at"],
+            into: "events", columns: StoreRows.newEventColumns,
             values: [.init(id), .init(accountID), .init(type), .init(body), .init("queued"), ms, ms, ms])
     }
 }

@@ -300,10 +300,11 @@ extension PostgresStore: VerificationStore {
     /// The writes of a verification changed since `before` as one run of ``SaveLocked``.
     static func saveStatement(_ locked: LockedVerification, from before: LockedVerification, now: Date) throws -> Prepared<SaveLocked> {
         let v = locked.verification, old = before.verification
+        let state = StoreRows.verificationState(v)
         var bindings = PostgresBindings()
         bindings.append(v.id)
-        bindings.append(stored: StoreRows.verificationState(v))
-        bindings.append(StoreRows.verificationState(v) != StoreRows.verificationState(old))
+        bindings.append(stored: state)
+        bindings.append(state != StoreRows.verificationState(old))
         // A contact deleted meanwhile (`nil`) binds NULLs: its flag keeps the UPDATE from running.
         let contact = locked.contact.flatMap { new in before.contact.map { (new: new, old: $0) } }
         bindings.append(contact?.new.id ?? "")
@@ -367,7 +368,7 @@ extension PostgresStore: VerificationStore {
                 WITH v AS (UPDATE verifications SET \(state) WHERE id = \(id) AND \(verificationChanged)),
                 c AS (UPDATE contacts SET \(contact) WHERE id = \(contactID) AND \(contactChanged)),
                 e AS (
-                    INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
+                    INSERT INTO events (\(StoreRows.selectList(StoreRows.newEventColumns)))
                     SELECT \(event), 'queued', \(now), \(now), \(now) WHERE \(eventWanted))
                 UPDATE messages SET status = 'canceled', updated_at = \(now)
                 WHERE verification_id = \(id) AND status = 'queued' AND \(cancel)
@@ -386,7 +387,7 @@ extension PostgresStore: VerificationStore {
     static func saveVerification(
         _ connection: PostgresConnection, _ v: Verification, from old: Verification, now: Date, _ logger: Logger
     ) async throws {
-        let leaving = old.status == .pending && StoreEvents.type(leaving: v.status) != nil
+        let leaving = eventType(of: v, from: old, callback: true) != nil
         let callback = leaving ? try await hasCallback(connection, accountID: v.accountID, logger) : false
         var writes = PostgresWrites()
         try writes.saveVerification(v, from: old, now: now, callback: callback)

@@ -13,12 +13,9 @@ struct PostgresWrites {
     private var statements: [String] = []
     private var binds = PostgresBindings()
 
-    /// Whether no write was added.
-    var isEmpty: Bool { statements.isEmpty }
-
     /// Adds a write. `values` are bound in order; `sql` receives their placeholders (`$n`, numbered
     /// for the combined statement) and returns the write's text.
-    mutating func add(_ values: [StoredValue], _ sql: ([String]) -> String) {
+    private mutating func add(_ values: [StoredValue], _ sql: ([String]) -> String) {
         let first = binds.count + 1
         binds.append(stored: values)
         statements.append(sql(values.indices.map { "$\(first + $0)" }))

@@ -56,7 +56,7 @@ extension SQLiteStore: EventStore {
         let (id, body) = try StoreEvents.make(type: type, now: now, data: try data())
         try db.execute(
             cached: """
-                INSERT INTO events (id, account_id, type, payload, status, next_attempt_at, created_at, updated_at)
+                INSERT INTO events (\(StoreRows.selectList(StoreRows.newEventColumns)))
                 VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
                 """,
             arguments: [id, accountID, type, Data(body), now.millisecondsSince1970, now.millisecondsSince1970, now.millisecondsSince1970])

@@ -174,6 +174,10 @@ enum StoreRows {
         ]
     }
 
+    /// The columns both stores write when they queue an event: its id, account, type, payload,
+    /// status (`queued`), then its next attempt and creation and update times (all `now`).
+    static let newEventColumns = ["id", "account_id", "type", "payload", "status", "next_attempt_at", "created_at", "updated_at"]
+
     static let messageColumns = [
         "id", "account_id", "verification_id", "channel", "status", "attempts", "next_attempt_at", "expires_at",
         "provider_message_id", "last_error_code", "last_error_message", "created_at", "updated_at",
