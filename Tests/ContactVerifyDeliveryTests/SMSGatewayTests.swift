@@ -682,6 +682,12 @@ struct SMSTransportTests {
         let link = ScriptedHTTPClient([.success(SMSFixtures.response(400, "bad link https://cv.example/verify/AbC-_123xyz"))])
         let linkError = try #require(await Self.deliver(SMSTransport(gateway: gateway, client: link), SMSFixtures.message(SMSFixtures.linkText)).error)
         #expect(!linkError.message.contains("AbC-_123xyz"))
+        // Echoed percent-encoded, as a query string: the encoded text goes as well.
+        let encodedText = FormEncoding.percentEncode(SMSFixtures.codeText)
+        let query = ScriptedHTTPClient([.success(SMSFixtures.response(400, "bad request text=\(encodedText)&x=1"))])
+        let queryError = try #require(await Self.deliver(SMSTransport(gateway: gateway, client: query)).error)
+        #expect(!queryError.message.contains("verification%20code"), "\(queryError.message)")
+        #expect(queryError.message.hasSuffix("text=[redacted]&x=1"))
     }
 
     @Test("provider codes are reduced to safe characters")

@@ -171,14 +171,21 @@ public struct SMSTransport: MessageTransport {
     }
 
     /// Replaces every sensitive value (longest first) and control character, and shortens.
+    ///
+    /// Each value is looked for as UTF-8 bytes before Foundation replaces it: a literal match is
+    /// also a byte match, and most texts (a gateway's "Accepted for delivery") hold none of the
+    /// dozen values, so a message's scrub costs a few byte scans instead of two dozen replaces.
     static func scrub(_ text: String, removing values: [String]) -> String {
         var result = text
+        var bytes = Array(result.utf8)
         for value in Set(values).sorted(by: { $0.count > $1.count }) where value.count >= 3 {
             // (Shorter values would mangle ordinary words; credentials are never that short.)
-            result = result.replacingOccurrences(of: value, with: "[redacted]")
             // Providers often echo values percent-encoded.
-            let encoded = FormEncoding.percentEncode(value)
-            if encoded != value { result = result.replacingOccurrences(of: encoded, with: "[redacted]") }
+            let encoded = bytes.contains(UInt8(ascii: "%")) ? FormEncoding.percentEncode(value) : value
+            for form in encoded == value ? [value] : [value, encoded] where bytes.contains(form.utf8) {
+                result = result.replacingOccurrences(of: form, with: "[redacted]")
+                bytes = Array(result.utf8)
+            }
         }
         let cleaned = String(
             String.UnicodeScalarView(
@@ -244,21 +251,21 @@ enum FormEncoding {
     /// `%20`, `*` is `%2A`, `+` is `%2B` (upper-case hex). Every provider decodes this form,
     /// and it is exactly Alibaba Cloud's `percentEncode`.
     static func percentEncode(_ value: String) -> String {
-        var result = ""
-        result.reserveCapacity(value.utf8.count)
         let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(value.utf8.count * 3)
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                result.unicodeScalars.append(Unicode.Scalar(byte))
+                bytes.append(byte)
             default:
-                result.unicodeScalars.append("%")
-                result.unicodeScalars.append(Unicode.Scalar(hex[Int(byte >> 4)]))
-                result.unicodeScalars.append(Unicode.Scalar(hex[Int(byte & 0x0F)]))
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0F)])
             }
         }
-        return result
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `k1=v1&k2=v2`, both sides percent-encoded, in the given order.
