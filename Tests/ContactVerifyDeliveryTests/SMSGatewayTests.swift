@@ -690,6 +690,19 @@ struct SMSTransportTests {
         #expect(queryError.message.hasSuffix("text=[redacted]&x=1"))
     }
 
+    @Test("a scrubbed text is cleaned of control characters, trimmed and shortened; a plain line stays as it is")
+    func scrubCleans() {
+        #expect(SMSTransport.scrub("0: Accepted for delivery", removing: ["+15550001111", "pw123"]) == "0: Accepted for delivery")
+        #expect(SMSTransport.scrub("  padded\tline\u{7} ", removing: []) == "padded line")
+        #expect(SMSTransport.scrub("caf\u{E9} \u{2028}ok", removing: ["caf\u{E9}"]) == "[redacted]  ok")
+        let long = String(repeating: "x", count: 300)
+        #expect(SMSTransport.scrub(long, removing: []) == String(repeating: "x", count: 239) + "…")
+        #expect(SMSTransport.scrub(String(repeating: "y", count: 240), removing: []).count == 240)
+        #expect(SMSTransport.holds(Array("abcabd".utf8), Array("abd".utf8)))
+        #expect(!SMSTransport.holds(Array("ab".utf8), Array("abc".utf8)))
+        #expect(!SMSTransport.holds(Array("abcab".utf8), Array("abd".utf8)))
+    }
+
     @Test("provider codes are reduced to safe characters")
     func safeCodes() {
         #expect(SMSTransport.safeCode("aliyun_isv.MOBILE_NUMBER_ILLEGAL") == "aliyun_isv.MOBILE_NUMBER_ILLEGAL")

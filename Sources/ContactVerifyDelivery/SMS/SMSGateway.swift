@@ -172,20 +172,25 @@ public struct SMSTransport: MessageTransport {
 
     /// Replaces every sensitive value (longest first) and control character, and shortens.
     ///
-    /// Each value is looked for as UTF-8 bytes before Foundation replaces it: a literal match is
-    /// also a byte match, and most texts (a gateway's "Accepted for delivery") hold none of the
-    /// dozen values, so a message's scrub costs a few byte scans instead of two dozen replaces.
+    /// Runs for every accepted SMS (its reply is kept as the receipt's detail), so the common
+    /// case is cheap: each value is looked for as UTF-8 bytes before Foundation replaces it (a
+    /// literal match is also a byte match), its percent-encoded form only when the text has a
+    /// `%`, and a short line of printable ASCII needs no cleaning.
     static func scrub(_ text: String, removing values: [String]) -> String {
         var result = text
         var bytes = Array(result.utf8)
-        for value in Set(values).sorted(by: { $0.count > $1.count }) where value.count >= 3 {
-            // (Shorter values would mangle ordinary words; credentials are never that short.)
+        let mayHoldEncoded = bytes.contains(UInt8(ascii: "%"))
+        // (Shorter values would mangle ordinary words; credentials are never that short.)
+        for value in Set(values).filter({ $0.count >= 3 }).sorted(by: { $0.utf8.count > $1.utf8.count }) {
             // Providers often echo values percent-encoded.
-            let encoded = bytes.contains(UInt8(ascii: "%")) ? FormEncoding.percentEncode(value) : value
-            for form in encoded == value ? [value] : [value, encoded] where bytes.contains(form.utf8) {
+            let encoded = mayHoldEncoded ? FormEncoding.percentEncode(value) : value
+            for form in encoded == value ? [value] : [value, encoded] where holds(bytes, Array(form.utf8)) {
                 result = result.replacingOccurrences(of: form, with: "[redacted]")
                 bytes = Array(result.utf8)
             }
+        }
+        if bytes.count <= 240, bytes.first != 0x20, bytes.last != 0x20, bytes.allSatisfy({ (0x20...0x7E).contains($0) }) {
+            return result  // nothing to clean, trim or shorten
         }
         let cleaned = String(
             String.UnicodeScalarView(
@@ -195,6 +200,17 @@ public struct SMSTransport: MessageTransport {
                 }))
         let trimmed = cleaned.trimmingCharacters(in: .whitespaces)
         return trimmed.count > 240 ? String(trimmed.prefix(239)) + "…" : trimmed
+    }
+
+    /// Whether `haystack` holds `needle` as a run of bytes.
+    static func holds(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first else { return true }
+        guard needle.count <= haystack.count else { return false }
+        for start in 0...(haystack.count - needle.count)
+        where haystack[start] == first && haystack[start..<start + needle.count].elementsEqual(needle) {
+            return true
+        }
+        return false
     }
 
     /// A machine code limited to `A–Z a–z 0–9 . _ -` and 64 characters.
