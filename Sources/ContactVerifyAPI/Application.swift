@@ -67,6 +67,7 @@ public func buildApplication(
     let events = EventWorker(
         store: store, client: httpClient, clock: clock, targetPolicy: configuration.outboundTargetPolicy, logger: logger,
         metrics: metricsFactory)
+    store.onEventsQueued(events.notify)
     let sealer = WebhookSealer(secret: secret)
     let webhookTester = WebhookTester(
         store: store, client: httpClient, sealer: sealer, policy: configuration.outboundTargetPolicy, clock: clock, logger: logger)

@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import PostgresNIO
 import TestServers
+import Synchronization
 import Testing
 
 @testable import ContactVerifyStore
@@ -363,6 +364,36 @@ struct StoreVerificationTests {
             // After the retention the key is new again.
             #expect(try await store.claimIdempotencyKey(
                 accountID: "acme", key: "k1", fingerprint: [4], now: now.addingTimeInterval(86_401), staleAfter: 60, retention: 86_400) == .proceed)
+        }
+    }
+
+    @Test("a commit that queues an event wakes the event worker, once; a write without one, or without a callback URL, does not", arguments: StoreKind.allCases)
+    func eventsQueuedWake(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            var account = Fixture.account("acme")
+            account.callbackURL = "http://127.0.0.1:9/hook"
+            let contacts = try await h.seed(account, contacts: 2)
+            let quiet = Fixture.account("quiet")
+            let quietContact = try await h.seed(quiet, contacts: 1)[0]
+            let wakes = Mutex(0)
+            store.onEventsQueued { wakes.withLock { $0 += 1 } }
+
+            let link = try await h.service.start(in: account, contactID: contacts[0].id, channel: .email, method: .link, locale: nil)
+            #expect(wakes.withLock { $0 } == 0, "a start queues a message, not an event")
+            #expect(try await h.service.confirm(token: h.secrets.secret(for: link)).0 == .confirmed)
+            #expect(wakes.withLock { $0 } == 1, "verification.approved")
+            let unheard = try await h.service.start(in: quiet, contactID: quietContact.id, channel: .email, method: .link, locale: nil)
+            #expect(try await h.service.confirm(token: h.secrets.secret(for: unheard)).0 == .confirmed)
+            #expect(wakes.withLock { $0 } == 1, "no callback URL, no event")
+
+            // The expiry sweep queues verification.expired through the store's other write path.
+            _ = try await h.service.start(in: account, contactID: contacts[1].id, channel: .email, method: .link, locale: nil)
+            h.clock.advance(by: 2 * 86_400)
+            #expect(try await store.expireDue(now: h.clock.now()) == 1)
+            #expect(wakes.withLock { $0 } == 2, "verification.expired")
+            let types = try await store.events(accountID: "acme", limit: 10).map(\.type)
+            #expect(types.sorted() == ["verification.approved", "verification.expired"])
         }
     }
 

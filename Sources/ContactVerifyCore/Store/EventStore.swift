@@ -10,4 +10,8 @@ public protocol EventStore: Sendable {
     func recordEventAttempt(id: String, status: Event.Status, nextAttemptAt: Date, lastError: String?, now: Date) async throws
     /// An account's events, newest first (for tests and operators).
     func events(accountID: String, limit: Int) async throws -> [Event]
+    /// Calls `wake` after each commit of this store instance that queued an event, so that the
+    /// event worker delivers it at once instead of at its next poll. Replaces an earlier `wake`.
+    /// (Events another instance queues on a shared database are still found by the poll.)
+    func onEventsQueued(_ wake: @escaping @Sendable () -> Void)
 }

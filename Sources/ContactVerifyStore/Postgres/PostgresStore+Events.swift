@@ -3,6 +3,8 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore: EventStore {
+    public func onEventsQueued(_ wake: @escaping @Sendable () -> Void) { eventsQueued.set(wake) }
+
     public func claimDueEvents(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedEvent] {
         let ms = now.millisecondsSince1970
         let claimed = try await rows(
@@ -66,6 +68,7 @@ extension PostgresWrites {
     /// Adds a queued event for the account's callback (the caller knows the account has one).
     mutating func event(accountID: String, type: String, now: Date, data: [String: Any]) throws {
         let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
+        QueuedEventMark.current?.set()
         let ms = StoredValue(now.millisecondsSince1970)
         insert(
             into: "events", columns: StoreRows.newEventColumns,

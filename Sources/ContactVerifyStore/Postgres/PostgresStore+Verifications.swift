@@ -316,6 +316,7 @@ extension PostgresStore: VerificationStore {
         if let type = eventType(of: v, from: old, callback: locked.callback) {
             let (id, payload) = try StoreEvents.make(type: type, now: now, data: StoreEvents.data(of: v))
             event = (id, payload, type)
+            QueuedEventMark.current?.set()
         }
         bindings.append(event?.id ?? "")
         bindings.append(v.accountID)

@@ -16,6 +16,7 @@ import PostgresNIO
 public final class PostgresStore: Store {
     let client: PostgresClient
     let logger: Logger
+    let eventsQueued = EventsQueuedBell()
     private let runner: Task<Void, Never>
 
     /// Connects once to fail fast with the server's reason, migrates the database on that
@@ -49,13 +50,19 @@ public final class PostgresStore: Store {
     }
 
     /// Runs `body` in a transaction, again (up to five times) when PostgreSQL aborts it to break
-    /// a deadlock or a serialization conflict: the body is then run from the start.
+    /// a deadlock or a serialization conflict: the body is then run from the start. Once a
+    /// transaction that queued an event (``QueuedEventMark``) has committed, the store's bell rings.
     func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         var attempt = 0
         while true {
             attempt += 1
+            let mark = QueuedEventMark()
             do {
-                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                let result = try await QueuedEventMark.$current.withValue(mark) {
+                    try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                }
+                if mark.isSet { eventsQueued.ring() }
+                return result
             } catch let error as PostgresTransactionError {
                 let cause = error.closureError ?? error.beginError ?? error.commitError ?? error
                 let state = PostgresState.of(cause)

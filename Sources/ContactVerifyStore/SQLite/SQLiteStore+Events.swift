@@ -3,6 +3,8 @@ import Foundation
 import GRDB
 
 extension SQLiteStore: EventStore {
+    public func onEventsQueued(_ wake: @escaping @Sendable () -> Void) { eventsQueued.set(wake) }
+
     public func claimDueEvents(now: Date, leaseUntil: Date, limit: Int) async throws -> [ClaimedEvent] {
         try await writer.write { db in
             let rows = try SQLiteRow.fetchAll(

@@ -12,6 +12,7 @@ import GRDB
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let writer: GroupCommitWriter
+    let eventsQueued = EventsQueuedBell()
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     public init(path: String) throws {
@@ -38,6 +39,7 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)")
         }
         try SQLiteMigrations.migrator.migrate(pool)
+        pool.add(transactionObserver: EventInsertObserver(bell: eventsQueued), extent: .databaseLifetime)
         writer = GroupCommitWriter(writer: pool)
     }
 
