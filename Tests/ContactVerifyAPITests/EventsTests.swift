@@ -5,6 +5,8 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
+@testable import ContactVerifyDelivery
+
 @Suite("Events for callbacks")
 struct EventsTests {
     static func payload(_ event: Event) throws -> [String: Any] {
@@ -25,7 +27,10 @@ struct EventsTests {
             let first = try #require(try await client.startVerification("acme", contact: ann).string("id"))
             try await app.deliver()
             let code = try app.outbox.lastCode(to: "ann@example.com")
+            #expect(!app.built.events.isWakePending, "nothing queued an event yet")
             #expect(try await client.check("acme", verification: first, code: code).status == .ok)
+            // The approval's commit woke the event worker (it delivers at once, not at its poll).
+            #expect(app.built.events.isWakePending)
 
             let second = try #require(try await client.startVerification("acme", contact: bob).string("id"))
             app.clock.advance(by: 601)
@@ -65,6 +70,7 @@ struct EventsTests {
             try await app.deliver()
             #expect(try await client.check("acme", verification: id, code: try app.outbox.lastCode(to: "ann@example.com")).status == .ok)
             #expect(try await app.built.store.events(accountID: "acme", limit: 10).isEmpty)
+            #expect(!app.built.events.isWakePending, "no event, no wake-up")
         }
     }
 

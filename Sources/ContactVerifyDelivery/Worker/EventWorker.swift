@@ -37,6 +37,9 @@ public final class EventWorker: Service, Sendable {
     /// Wakes the worker: an event may be due.
     public func notify() { wake.signal() }
 
+    /// Whether a wake-up is waiting for the worker's next pass (for tests).
+    var isWakePending: Bool { wake.isPending }
+
     public func run() async throws {
         await wake.repeatUntilShutdown {
             do {

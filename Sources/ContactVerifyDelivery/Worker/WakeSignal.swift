@@ -31,6 +31,9 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
+    /// Whether a signal is waiting for the next `wait` (for tests: a worker never needs to know).
+    var isPending: Bool { state.withLock { $0.pending } }
+
     /// Returns after `timeout`, at the first signal, or once the calling task is cancelled,
     /// whichever comes first.
     func wait(timeout: Duration) async {
