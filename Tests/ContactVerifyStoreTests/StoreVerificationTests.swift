@@ -28,6 +28,13 @@ struct StoreVerificationTests {
         }
         var secrets: VerificationSecrets { VerificationSecrets(secret: secret, codeDigits: policy.codeDigits) }
 
+        /// An account whose changes queue events (its callback URL is never called here).
+        static func accountWithCallback(_ id: String) -> Account {
+            var account = Fixture.account(id)
+            account.callbackURL = "http://127.0.0.1:9/hook"
+            return account
+        }
+
         /// An account and `count` contacts with distinct phones and emails.
         func seed(_ account: Account = Fixture.account("acme"), contacts count: Int) async throws -> [Contact] {
             _ = try await store.putAccount(account)
@@ -304,8 +311,7 @@ struct StoreVerificationTests {
     func batchRunners(kind: StoreKind) async throws {
         try await kind.with { store in
             let h = Harness(store: store)
-            var account = Fixture.account("acme")
-            account.callbackURL = "http://127.0.0.1:9/hook"
+            let account = Harness.accountWithCallback("acme")
             let contacts = try await h.seed(account, contacts: 40)
             let batch = Batch(id: Batch.makeID(), accountID: "acme", channel: .email, method: .link, total: 40, createdAt: h.clock.now())
             try await store.createBatch(batch, contactIDs: contacts.map(\.id))
@@ -371,8 +377,7 @@ struct StoreVerificationTests {
     func eventsQueuedWake(kind: StoreKind) async throws {
         try await kind.with { store in
             let h = Harness(store: store)
-            var account = Fixture.account("acme")
-            account.callbackURL = "http://127.0.0.1:9/hook"
+            let account = Harness.accountWithCallback("acme")
             let contacts = try await h.seed(account, contacts: 2)
             let quiet = Fixture.account("quiet")
             let quietContact = try await h.seed(quiet, contacts: 1)[0]
@@ -401,8 +406,7 @@ struct StoreVerificationTests {
     func eventClaims(kind: StoreKind) async throws {
         try await kind.with { store in
             let h = Harness(store: store)
-            var account = Fixture.account("acme")
-            account.callbackURL = "http://127.0.0.1:9/hook"
+            let account = Harness.accountWithCallback("acme")
             let contacts = try await h.seed(account, contacts: 10)
             for contact in contacts {
                 let v = try await h.service.start(in: account, contactID: contact.id, channel: .email, method: .link, locale: nil)
