@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 import Logging
 import PostgresNIO
-import TestServers
 import Synchronization
+import TestServers
 import Testing
 
 @testable import ContactVerifyStore
@@ -113,6 +113,20 @@ struct StoreVerificationTests {
             // The approval canceled its own message still queued, and only that one.
             #expect(try await store.latestMessage(verificationID: v.id)?.status == .canceled)
             #expect(try await store.latestMessage(verificationID: other.id)?.status == .queued)
+        }
+    }
+
+    @Test("a start of another method cancels the open verification: one pending per contact and channel", arguments: StoreKind.allCases)
+    func startCancelsOpen(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            let contact = try await h.seed(contacts: 1)[0]
+            let account = Fixture.account("acme")
+            let code = try await h.service.start(in: account, contactID: contact.id, channel: .email, method: .code, locale: nil)
+            let link = try await h.service.start(in: account, contactID: contact.id, channel: .email, method: .link, locale: nil)
+            #expect(link.id != code.id)
+            #expect(try await store.verification(accountID: "acme", id: code.id)?.status == .canceled)
+            #expect(try await store.verification(accountID: "acme", id: link.id)?.status == .pending)
         }
     }
 

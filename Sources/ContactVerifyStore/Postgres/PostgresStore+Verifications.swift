@@ -50,9 +50,11 @@ extension PostgresStore: VerificationStore {
             }
             switch write.kind {
             case .create:
-                try await connection.run(
-                    "UPDATE verifications SET status = 'canceled' WHERE contact_id = \(contactID) AND channel = \(channel.rawValue) AND status = 'pending'",
-                    logger)
+                if open != nil {  // read above under the contact's lock: without it there is nothing to cancel
+                    try await connection.run(
+                        "UPDATE verifications SET status = 'canceled' WHERE contact_id = \(contactID) AND channel = \(channel.rawValue) AND status = 'pending'",
+                        logger)
+                }
                 try await connection.run(
                     .insert(into: "verifications", columns: StoreRows.verificationColumns, values: StoreRows.verificationValues(v)), logger)
             case .resend:

@@ -31,9 +31,11 @@ extension SQLiteStore: VerificationStore {
             let v = write.verification
             switch write.kind {
             case .create:
-                try db.execute(
-                    cached: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
-                    arguments: [contactID, channel.rawValue])
+                if open != nil {  // read above, in this transaction: without it there is nothing to cancel
+                    try db.execute(
+                        cached: "UPDATE verifications SET status = 'canceled' WHERE contact_id = ? AND channel = ? AND status = 'pending'",
+                        arguments: [contactID, channel.rawValue])
+                }
                 let columns = StoreRows.verificationColumns
                 try db.execute(
                     cached: "INSERT INTO verifications (\(columns.joined(separator: ", "))) VALUES (\(StoreSQL.placeholders(columns.count)))",
