@@ -58,6 +58,15 @@ extension PostgresStore: EventStore {
         try await connection.row(Prepared<AccountCallbackURL>(accountID), logger)?.text("callback_url") != nil
     }
 
+    /// A new event's id and payload, for an insert in the current ``transaction(_:)``, which
+    /// this marks (``QueuedEventMark``) so that the event worker is woken once it commits. Every
+    /// event insert of this store is built from one.
+    static func queuedEvent(type: String, now: Date, data: [String: Any]) throws -> (id: String, payload: [UInt8]) {
+        let event = try StoreEvents.make(type: type, now: now, data: data)
+        QueuedEventMark.current?.set()
+        return event
+    }
+
     enum AccountCallbackURL: PreparedText {
         static let name = "account_callback_url"
         static let sql = "SELECT callback_url FROM accounts WHERE id = $1"
@@ -67,8 +76,7 @@ extension PostgresStore: EventStore {
 extension PostgresWrites {
     /// Adds a queued event for the account's callback (the caller knows the account has one).
     mutating func event(accountID: String, type: String, now: Date, data: [String: Any]) throws {
-        let (id, body) = try StoreEvents.make(type: type, now: now, data: data)
-        QueuedEventMark.current?.set()
+        let (id, body) = try PostgresStore.queuedEvent(type: type, now: now, data: data)
         let ms = StoredValue(now.millisecondsSince1970)
         insert(
             into: "events", columns: StoreRows.newEventColumns,

@@ -316,9 +316,8 @@ extension PostgresStore: VerificationStore {
         bindings.append(contact.map { !StoreRows.contactChanges(from: $0.old, to: $0.new).isEmpty } ?? false)
         var event: (id: String, payload: [UInt8], type: String)?
         if let type = eventType(of: v, from: old, callback: locked.callback) {
-            let (id, payload) = try StoreEvents.make(type: type, now: now, data: StoreEvents.data(of: v))
+            let (id, payload) = try queuedEvent(type: type, now: now, data: StoreEvents.data(of: v))
             event = (id, payload, type)
-            QueuedEventMark.current?.set()
         }
         bindings.append(event?.id ?? "")
         bindings.append(v.accountID)

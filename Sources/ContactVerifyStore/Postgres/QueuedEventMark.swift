@@ -1,8 +1,8 @@
 import Synchronization
 
-/// Set while a statement that inserts an event is built inside ``PostgresStore/transaction(_:)``
-/// (which binds a fresh mark to each attempt), so that the store rings its bell only after a
-/// commit that queued one.
+/// Set when an event insert is built inside ``PostgresStore/transaction(_:)`` (by
+/// ``PostgresStore/queuedEvent(type:now:data:)``; the transaction binds a fresh mark to each
+/// attempt), so that the store rings its bell only after a commit that queued one.
 final class QueuedEventMark: Sendable {
     @TaskLocal static var current: QueuedEventMark?
 
