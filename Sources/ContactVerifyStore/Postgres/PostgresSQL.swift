@@ -78,6 +78,12 @@ enum PostgresState {
     /// Class 53, insufficient resources (disk full, out of memory, too many connections, …).
     static let insufficientResourcesClass = "53"
 
+    /// Whether `state` is in class 22 (data exception) or 23 (integrity constraint violation):
+    /// caused by the values a statement wrote, not by the server's condition.
+    static func isDataError(_ state: String) -> Bool {
+        state.hasPrefix("22") || state.hasPrefix("23")
+    }
+
     static func of(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]
     }

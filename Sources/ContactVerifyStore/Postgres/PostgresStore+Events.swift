@@ -77,9 +77,8 @@ extension PostgresWrites {
     /// Adds a queued event for the account's callback (the caller knows the account has one).
     mutating func event(accountID: String, type: String, now: Date, data: [String: Any]) throws {
         let (id, body) = try PostgresStore.queuedEvent(type: type, now: now, data: data)
-        let ms = StoredValue(now.millisecondsSince1970)
         insert(
             into: "events", columns: StoreRows.newEventColumns,
-            values: [.init(id), .init(accountID), .init(type), .init(body), .init("queued"), ms, ms, ms])
+            values: StoreRows.newEventValues(id: id, accountID: accountID, type: type, payload: body, now: now))
     }
 }

@@ -107,21 +107,6 @@ extension PostgresStore: VerificationStore {
         try await update(.tokenKey(tokenKey), now: now, change)
     }
 
-    /// Locks the verification `key` finds and its contact, runs `change`, saves both, and
-    /// cancels its queued messages once it is no longer pending; `nil` when `key` finds none.
-    private func update<R: Sendable>(
-        _ key: VerificationKey, now: Date, _ change: @escaping @Sendable (inout Verification, inout Contact?) throws -> R
-    ) async throws -> (R, Verification)? {
-        // Four round trips: BEGIN, the locks, the writes, COMMIT; all but BEGIN and COMMIT prepared.
-        try await transaction { connection in
-            guard var locked = try await Self.lockVerification(connection, key, logger) else { return nil }
-            let before = locked
-            let result = try change(&locked.verification, &locked.contact)
-            try await connection.run(try Self.saveStatement(locked, from: before, now: now), logger)
-            return (result, locked.verification)
-        }
-    }
-
     public func expireDue(now: Date) async throws -> Int {
         let ms = now.millisecondsSince1970
         let due = try await rows(
@@ -132,7 +117,7 @@ extension PostgresStore: VerificationStore {
             // Each in its own short transaction, rechecked under the locks: another instance
             // (or a check) may have settled it meanwhile.
             let ended = try await transaction { connection -> Bool in
-                guard var locked = try await Self.lockVerification(connection, .id(id), logger),
+                guard var locked = try await Self.lockVerification(connection, id: id, logger),
                     locked.verification.status == .pending, locked.verification.expiresAt <= now
                 else { return false }
                 let before = locked
@@ -193,7 +178,7 @@ extension PostgresStore: VerificationStore {
         try await transaction { connection in
             guard let verificationID = try await connection.row(
                 "SELECT verification_id FROM messages WHERE id = \(messageID)", logger)?.text("verification_id"),
-                var locked = try await Self.lockVerification(connection, .id(verificationID), logger),
+                var locked = try await Self.lockVerification(connection, id: verificationID, logger),
                 var message = try await connection.row("SELECT * FROM messages WHERE id = \(messageID) FOR UPDATE", logger)
                     .map(StoreRows.message)
             else { return }
@@ -217,12 +202,6 @@ extension PostgresStore: VerificationStore {
 
     // MARK: Locks and row writers
 
-    /// How a verification to lock is found: by id, or by its link token's lookup key.
-    enum VerificationKey {
-        case id(String)
-        case tokenKey([UInt8])
-    }
-
     /// A verification and its contact as they are under their locks, and whether its account
     /// has a callback URL (whether leaving `pending` queues an event).
     struct LockedVerification {
@@ -236,47 +215,35 @@ extension PostgresStore: VerificationStore {
     /// statement, and returns both as they are under the locks. The contact comes without its
     /// webhooks (no verification write reads them). A second statement locks the verification
     /// alone when its contact is gone.
-    static func lockVerification(
-        _ connection: PostgresConnection, _ key: VerificationKey, _ logger: Logger
-    ) async throws -> LockedVerification? {
-        let both: PostgresRandomAccessRow?
-        switch key {
-        case .id(let id): both = try await connection.row(Prepared<LockByVerificationID>(id), logger)
-        case .tokenKey(let tokenKey): both = try await connection.row(Prepared<LockByToken>(Data(tokenKey)), logger)
-        }
-        if let both {
+    static func lockVerification(_ connection: PostgresConnection, id: String, _ logger: Logger) async throws -> LockedVerification? {
+        if let both = try await connection.row(Prepared<LockByVerificationID>(id), logger) {
             return LockedVerification(
                 verification: StoreRows.verification(both), contact: StoreRows.contact(PrefixedRow(both, prefix: "c_")),
                 callback: try both["has_callback"].decode(Bool.self))
         }
-        let alone: PostgresRandomAccessRow?
-        switch key {
-        case .id(let id): alone = try await connection.row(Prepared<LockVerificationByID>(id), logger)
-        case .tokenKey(let tokenKey): alone = try await connection.row(Prepared<LockVerificationByToken>(Data(tokenKey)), logger)
-        }
-        guard let alone else { return nil }
+        guard let alone = try await connection.row(Prepared<LockVerificationByID>(id), logger) else { return nil }
         return LockedVerification(
             verification: StoreRows.verification(alone), contact: nil, callback: try alone["has_callback"].decode(Bool.self))
     }
 
-    // The prepared texts of a verification write, finding the verification by its id or by its
-    // token's key: the contact and the verification locked together (`FOR UPDATE OF c, v` locks
-    // each joined row's contact, then its verification: the order of the list; a deadlock would
-    // be retried by `transaction`), or the verification alone. A verification's account,
-    // contact and token never change, so the join finds the same contact before and after the
-    // locks are taken.
+    // The prepared texts that lock a verification (here by its id; a group's by ids and token
+    // keys: ``LockGroup``): the contact and the verification locked together (`FOR UPDATE OF c,
+    // v` locks each joined row's contact, then its verification: the order of the list; a
+    // deadlock would be retried by `transaction`), or the verification alone. A verification's
+    // account, contact and token never change, so the join finds the same contact before and
+    // after the locks are taken.
 
     /// Whether the verification's account has a callback URL.
     private static let callbackColumn =
         "EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.account_id AND a.callback_url IS NOT NULL) AS has_callback"
     /// The contact's columns (named `c_…`), the verification's and ``callbackColumn``, before `WHERE`.
-    private static let bothSelect = """
+    static let bothSelect = """
         SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c", prefix: "c_")), \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")),
             \(callbackColumn)
         FROM contacts c JOIN verifications v ON v.account_id = c.account_id AND v.contact_id = c.id
         """
     /// The verification's columns and ``callbackColumn``, before `WHERE`.
-    private static let verificationSelect =
+    static let verificationSelect =
         "SELECT \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")), \(callbackColumn) FROM verifications v"
 
     enum LockByVerificationID: PreparedText {
@@ -284,49 +251,9 @@ extension PostgresStore: VerificationStore {
         static let sql = "\(bothSelect) WHERE v.id = $1 FOR UPDATE OF c, v"
     }
 
-    enum LockByToken: PreparedText {
-        static let name = "lock_by_token"
-        static let sql = "\(bothSelect) WHERE v.token_key = $1 FOR UPDATE OF c, v"
-    }
-
     enum LockVerificationByID: PreparedText {
         static let name = "lock_verification_by_id"
         static let sql = "\(verificationSelect) WHERE v.id = $1 FOR UPDATE OF v"
-    }
-
-    enum LockVerificationByToken: PreparedText {
-        static let name = "lock_verification_by_token"
-        static let sql = "\(verificationSelect) WHERE v.token_key = $1 FOR UPDATE OF v"
-    }
-
-    /// The writes of a verification changed since `before` as one run of ``SaveLocked``.
-    static func saveStatement(_ locked: LockedVerification, from before: LockedVerification, now: Date) throws -> Prepared<SaveLocked> {
-        let v = locked.verification, old = before.verification
-        let state = StoreRows.verificationState(v)
-        var bindings = PostgresBindings()
-        bindings.append(v.id)
-        bindings.append(stored: state)
-        bindings.append(state != StoreRows.verificationState(old))
-        // A contact deleted meanwhile (`nil`) binds NULLs: its flag keeps the UPDATE from running.
-        let contact = locked.contact.flatMap { new in before.contact.map { (new: new, old: $0) } }
-        bindings.append(contact?.new.id ?? "")
-        bindings.append(
-            stored: contact.map { Array(StoreRows.contactValues($0.new).dropFirst(2)) }
-                ?? Array(repeating: .null, count: StoreRows.contactColumns.count - 2))
-        bindings.append(contact.map { !StoreRows.contactChanges(from: $0.old, to: $0.new).isEmpty } ?? false)
-        var event: (id: String, payload: [UInt8], type: String)?
-        if let type = eventType(of: v, from: old, callback: locked.callback) {
-            let (id, payload) = try queuedEvent(type: type, now: now, data: StoreEvents.data(of: v))
-            event = (id, payload, type)
-        }
-        bindings.append(event?.id ?? "")
-        bindings.append(v.accountID)
-        bindings.append(event?.type ?? "")
-        bindings.append(stored: [.bytes(event?.payload ?? [])])
-        bindings.append(event != nil)
-        bindings.append(now.millisecondsSince1970)
-        bindings.append(v.status != .pending)
-        return Prepared(bindings: bindings)
     }
 
     /// The event a verification write queues: one leaving `pending`, in an account with a
@@ -334,54 +261,6 @@ extension PostgresStore: VerificationStore {
     static func eventType(of v: Verification, from old: Verification, callback: Bool) -> String? {
         guard callback, old.status == .pending else { return nil }
         return StoreEvents.type(leaving: v.status)
-    }
-
-    /// All the writes of ``update(_:now:_:)`` as one statement of fixed text, prepared once per
-    /// connection: what ``PostgresWrites/save(_:from:now:)`` plus a cancel of the queued
-    /// messages would send as text that varies with the changed columns (and so is parsed and
-    /// planned on every run). Each part runs only when its flag is true: the verification's state
-    /// columns (`$1` its id, its state, the flag), the contact's mutable columns (id, columns,
-    /// flag), an event (id, account, type, payload, flag), and the cancel (time, flag). Writing a
-    /// column's old value again costs PostgreSQL nothing (it compares values to decide a HOT
-    /// update), so the text can name every column. A/B on the bench machine: P2 PostgreSQL median
-    /// 2,106 → 2,624 confirmations a second (docs/performance.md).
-    enum SaveLocked: PreparedText {
-        static let name = "save_locked_verification"
-        static let sql: String = {
-            var next = 1
-            func parameter(_ type: String) -> String {
-                defer { next += 1 }
-                return "$\(next)::\(type)"
-            }
-            let id = parameter("text")
-            func assignments(_ columns: some Sequence<String>) -> String {
-                columns.map { "\($0) = \(parameter(Self.bigintColumns.contains($0) ? "bigint" : "text"))" }.joined(separator: ", ")
-            }
-            let state = assignments(StoreRows.verificationStateColumns)
-            let verificationChanged = parameter("boolean")
-            let contactID = parameter("text")
-            let contact = assignments(StoreRows.contactColumns.dropFirst(2))
-            let contactChanged = parameter("boolean")
-            let event = ["text", "text", "text", "bytea"].map(parameter).joined(separator: ", ")
-            let eventWanted = parameter("boolean")
-            let now = parameter("bigint")
-            let cancel = parameter("boolean")
-            return """
-                WITH v AS (UPDATE verifications SET \(state) WHERE id = \(id) AND \(verificationChanged)),
-                c AS (UPDATE contacts SET \(contact) WHERE id = \(contactID) AND \(contactChanged)),
-                e AS (
-                    INSERT INTO events (\(StoreRows.selectList(StoreRows.newEventColumns)))
-                    SELECT \(event), 'queued', \(now), \(now), \(now) WHERE \(eventWanted))
-                UPDATE messages SET status = 'canceled', updated_at = \(now)
-                WHERE verification_id = \(id) AND status = 'queued' AND \(cancel)
-                """
-        }()
-
-        /// The integer columns it writes (times in milliseconds, counts); the rest are text.
-        private static let bigintColumns: Set = [
-            "attempts", "send_count", "last_sent_at", "approved_at", "email_verified_at", "email_failed_checks",
-            "email_locked_until", "phone_verified_at", "phone_failed_checks", "phone_locked_until", "created_at", "updated_at",
-        ]
     }
 
     /// Saves what changed of a verification since `old`, read under its lock in this

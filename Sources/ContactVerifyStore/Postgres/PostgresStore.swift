@@ -17,6 +17,8 @@ public final class PostgresStore: Store {
     let client: PostgresClient
     let logger: Logger
     let eventsQueued = EventsQueuedBell()
+    /// Verification updates waiting for, or in, a group transaction.
+    let updates: WriteGroups<UpdateJob>
     private let runner: Task<Void, Never>
 
     /// Connects once to fail fast with the server's reason, migrates the database on that
@@ -40,6 +42,7 @@ public final class PostgresStore: Store {
         let client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        self.updates = Self.updateGroups(poolSize: configuration.poolSize)
         self.runner = Task { await client.run() }
     }
 

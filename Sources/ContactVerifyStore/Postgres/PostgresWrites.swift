@@ -4,8 +4,8 @@ import PostgresNIO
 /// The writes of one step of a transaction, sent to PostgreSQL as one statement: every write
 /// but the last becomes a data-modifying `WITH` clause of the last, so a message's outcome, its
 /// verification's update, its contact's and an event cost one round trip instead of four. (The
-/// hottest combination, a verification write's, has a prepared text of its own:
-/// ``PostgresStore/SaveLocked``.)
+/// hottest writes, a group of verification updates', have a prepared text of their own:
+/// ``PostgresStore/WriteGroup``.)
 ///
 /// PostgreSQL runs all the writes of a statement on one snapshot, and none sees another's
 /// effects: they must touch different rows (here: different tables).

@@ -178,6 +178,12 @@ enum StoreRows {
     /// status (`queued`), then its next attempt and creation and update times (all `now`).
     static let newEventColumns = ["id", "account_id", "type", "payload", "status", "next_attempt_at", "created_at", "updated_at"]
 
+    /// Values of ``newEventColumns`` for a queued event.
+    static func newEventValues(id: String, accountID: String, type: String, payload: [UInt8], now: Date) -> [StoredValue] {
+        let ms = StoredValue(now)
+        return [.init(id), .init(accountID), .init(type), .bytes(payload), .init("queued"), ms, ms, ms]
+    }
+
     static let messageColumns = [
         "id", "account_id", "verification_id", "channel", "status", "attempts", "next_attempt_at", "expires_at",
         "provider_message_id", "last_error_code", "last_error_message", "created_at", "updated_at",

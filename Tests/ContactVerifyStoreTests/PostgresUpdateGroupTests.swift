@@ -1,0 +1,125 @@
+import ContactVerifyCore
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+@testable import ContactVerifyStore
+
+/// PostgreSQL's grouped verification updates: the updates of one group share a transaction,
+/// yet each caller sees what it would have seen alone. The groups are run directly, so the
+/// grouping these tests rely on does not depend on timing.
+@Suite("PostgreSQL: verification updates in groups")
+struct PostgresUpdateGroupTests {
+    private struct Refused: Error {}
+
+    /// What one job's caller heard.
+    private typealias Answer = Result<(String, Verification)?, any Error>
+
+    /// Runs one group of `updates` (keys and changes returning a label) and returns each caller's answer, in order.
+    private static func runTogether(
+        _ store: PostgresStore, _ updates: [(PostgresStore.VerificationKey, @Sendable (inout Verification, inout Contact?) throws -> String)]
+    ) async -> [Answer] {
+        let answers = Mutex<[Int: Answer]>([:])
+        let jobs = updates.enumerated().map { index, update in
+            PostgresStore.updateJob(update.0, now: Fixture.now, update.1) { answer in answers.withLock { $0[index] = answer } }
+        }
+        await store.runGroup(jobs)
+        return answers.withLock { answers in updates.indices.map { answers[$0] ?? .failure(Refused()) } }
+    }
+
+    /// A PostgreSQL store with an account that has a callback URL and `contacts` contacts, each
+    /// with a pending email link verification (and the SMS code one for the first contact).
+    private static func withStore(
+        contacts count: Int,
+        _ body: (PostgresStore, [Contact], [Verification], Verification) async throws -> Void
+    ) async throws {
+        try await StoreKind.postgres.with { store in
+            let h = StoreVerificationTests.Harness(store: store)
+            let account = StoreVerificationTests.Harness.accountWithCallback("acme")
+            let contacts = try await h.seed(account, contacts: count)
+            var links: [Verification] = []
+            for contact in contacts {
+                links.append(try await h.service.start(in: account, contactID: contact.id, channel: .email, method: .link, locale: nil))
+            }
+            let sms = try await h.service.start(in: account, contactID: contacts[0].id, channel: .sms, method: .code, locale: nil)
+            try await body(try #require(store as? PostgresStore), contacts, links, sms)
+        }
+    }
+
+    private static func approve(_ v: inout Verification, _ contact: inout Contact?) {
+        v.status = .approved
+        v.approvedAt = Fixture.now
+        contact?[v.channel.addressChannel]?.status = .verified
+        contact?[v.channel.addressChannel]?.verifiedAt = Fixture.now
+    }
+
+    @Test("updates of one contact's two verifications, and of one verification twice, each see the changes before them")
+    func sharedRows() async throws {
+        try await Self.withStore(contacts: 1) { store, contacts, links, sms in
+            let link = links[0]
+            let answers = await Self.runTogether(store, [
+                (.tokenKey(try #require(link.tokenKey)), { v, contact in Self.approve(&v, &contact); return "link" }),
+                (.id(sms.id), { v, contact in Self.approve(&v, &contact); return "sms" }),
+                (.tokenKey(try #require(link.tokenKey)), { v, _ in v.status.rawValue }),
+            ])
+            let values = try answers.map { try #require(try $0.get()) }
+            #expect(values.map(\.0) == ["link", "sms", "approved"], "the third saw the first's change")
+            #expect(values.map(\.1.status) == [.approved, .approved, .approved])
+            // Both changes of the one contact are kept: neither write replaced the other's.
+            let contact = try #require(try await store.contact(accountID: "acme", id: contacts[0].id))
+            #expect(contact.email?.status == .verified && contact.phone?.status == .verified)
+            #expect(try await store.verification(accountID: "acme", id: link.id)?.status == .approved)
+            #expect(try await store.verification(accountID: "acme", id: sms.id)?.status == .approved)
+            // One event per verification that left pending, not one per update.
+            let events = try await store.events(accountID: "acme", limit: 10)
+            #expect(events.count == 2)
+            // Each approval canceled its own queued message.
+            #expect(try await store.latestMessage(verificationID: link.id)?.status == .canceled)
+            #expect(try await store.latestMessage(verificationID: sms.id)?.status == .canceled)
+        }
+    }
+
+    @Test("a change that throws keeps none of its changes; an unknown key finds nothing; the group's other updates commit")
+    func thrownChangeAlone() async throws {
+        try await Self.withStore(contacts: 2) { store, contacts, links, sms in
+            let answers = await Self.runTogether(store, [
+                (.tokenKey(try #require(links[0].tokenKey)), { v, contact in
+                    Self.approve(&v, &contact)
+                    throw Refused()
+                }),
+                (.id("vf_unknown"), { _, _ in "unknown" }),
+                (.tokenKey(try #require(links[1].tokenKey)), { v, contact in Self.approve(&v, &contact); return "second" }),
+            ])
+            #expect(throws: Refused.self) { try answers[0].get() }
+            #expect(try answers[1].get() == nil)
+            #expect(try answers[2].get()?.0 == "second")
+            #expect(try await store.verification(accountID: "acme", id: links[0].id)?.status == .pending)
+            #expect(try await store.contact(accountID: "acme", id: contacts[0].id)?.email?.status == .pending)
+            #expect(try await store.latestMessage(verificationID: links[0].id)?.status == .queued)
+            #expect(try await store.verification(accountID: "acme", id: links[1].id)?.status == .approved)
+            #expect(try await store.contact(accountID: "acme", id: contacts[1].id)?.email?.status == .verified)
+            #expect(try await store.verification(accountID: "acme", id: sms.id)?.status == .pending)
+        }
+    }
+
+    @Test("a group PostgreSQL refuses runs again one update at a time: only the offending caller hears the error")
+    func refusedGroupSplits() async throws {
+        try await Self.withStore(contacts: 2) { store, contacts, links, _ in
+            let takenKey = try #require(contacts[1].email?.key)
+            let answers = await Self.runTogether(store, [
+                (.id(links[0].id), { _, contact in
+                    contact?.email?.key = takenKey  // another contact's address: the write breaks a unique index
+                    return "clash"
+                }),
+                (.id(links[1].id), { v, contact in Self.approve(&v, &contact); return "fine" }),
+            ])
+            #expect(throws: (any Error).self) { try answers[0].get() }
+            if case .failure(let error) = answers[0] { #expect(PostgresState.of(error) == PostgresState.uniqueViolation) }
+            #expect(try answers[1].get()?.0 == "fine")
+            #expect(try await store.contact(accountID: "acme", id: contacts[0].id)?.email?.key == contacts[0].email?.key)
+            #expect(try await store.verification(accountID: "acme", id: links[1].id)?.status == .approved)
+        }
+    }
+}
