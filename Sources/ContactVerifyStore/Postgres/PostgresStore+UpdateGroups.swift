@@ -216,9 +216,28 @@ extension PostgresStore {
         }
     }
 
-    // The group's prepared texts. Rows are locked in the order of the contacts' `seq`, then the
-    // verifications': two groups that share rows take them in the same order (a deadlock with
-    // another writer is still retried by `transaction`).
+    // The columns the lock statements read. The contact comes without its webhooks: no
+    // verification write reads them. A verification's account, contact and token never change,
+    // so the join finds the same contact before and after the locks are taken.
+
+    /// Whether the verification's account has a callback URL.
+    private static let callbackColumn =
+        "EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.account_id AND a.callback_url IS NOT NULL) AS has_callback"
+    /// The contact's columns (named `c_…`), the verification's and ``callbackColumn``, before `WHERE`.
+    private static let bothSelect = """
+        SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c", prefix: "c_")), \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")),
+            \(callbackColumn)
+        FROM contacts c JOIN verifications v ON v.account_id = c.account_id AND v.contact_id = c.id
+        """
+    /// The verification's columns and ``callbackColumn``, before `WHERE`.
+    private static let verificationSelect =
+        "SELECT \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")), \(callbackColumn) FROM verifications v"
+
+    // The group's lock statements: contacts with their verifications (`FOR UPDATE OF c, v` locks
+    // each joined row's contact, then its verification: the store's lock order), then the
+    // verifications whose contact is gone, alone. Rows are locked in the order of the contacts'
+    // `seq`, then the verifications': two groups that share rows take them in the same order (a
+    // deadlock with another writer is still retried by `transaction`).
 
     enum LockGroup: PreparedText {
         static let name = "lock_group"

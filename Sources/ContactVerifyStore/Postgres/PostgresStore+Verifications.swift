@@ -211,49 +211,10 @@ extension PostgresStore: VerificationStore {
         let callback: Bool
     }
 
-    /// Locks a verification's contact, then the verification (the store's lock order), in one
-    /// statement, and returns both as they are under the locks. The contact comes without its
-    /// webhooks (no verification write reads them). A second statement locks the verification
-    /// alone when its contact is gone.
+    /// Locks a verification's contact, then the verification (the store's lock order), and
+    /// returns both as they are under the locks: a group of one (``GroupRows``).
     static func lockVerification(_ connection: PostgresConnection, id: String, _ logger: Logger) async throws -> LockedVerification? {
-        if let both = try await connection.row(Prepared<LockByVerificationID>(id), logger) {
-            return LockedVerification(
-                verification: StoreRows.verification(both), contact: StoreRows.contact(PrefixedRow(both, prefix: "c_")),
-                callback: try both["has_callback"].decode(Bool.self))
-        }
-        guard let alone = try await connection.row(Prepared<LockVerificationByID>(id), logger) else { return nil }
-        return LockedVerification(
-            verification: StoreRows.verification(alone), contact: nil, callback: try alone["has_callback"].decode(Bool.self))
-    }
-
-    // The prepared texts that lock a verification (here by its id; a group's by ids and token
-    // keys: ``LockGroup``): the contact and the verification locked together (`FOR UPDATE OF c,
-    // v` locks each joined row's contact, then its verification: the order of the list; a
-    // deadlock would be retried by `transaction`), or the verification alone. A verification's
-    // account, contact and token never change, so the join finds the same contact before and
-    // after the locks are taken.
-
-    /// Whether the verification's account has a callback URL.
-    private static let callbackColumn =
-        "EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.account_id AND a.callback_url IS NOT NULL) AS has_callback"
-    /// The contact's columns (named `c_…`), the verification's and ``callbackColumn``, before `WHERE`.
-    static let bothSelect = """
-        SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c", prefix: "c_")), \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")),
-            \(callbackColumn)
-        FROM contacts c JOIN verifications v ON v.account_id = c.account_id AND v.contact_id = c.id
-        """
-    /// The verification's columns and ``callbackColumn``, before `WHERE`.
-    static let verificationSelect =
-        "SELECT \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")), \(callbackColumn) FROM verifications v"
-
-    enum LockByVerificationID: PreparedText {
-        static let name = "lock_by_verification_id"
-        static let sql = "\(bothSelect) WHERE v.id = $1 FOR UPDATE OF c, v"
-    }
-
-    enum LockVerificationByID: PreparedText {
-        static let name = "lock_verification_by_id"
-        static let sql = "\(verificationSelect) WHERE v.id = $1 FOR UPDATE OF v"
+        try await GroupRows.lock([.id(id)], connection, logger).locked(.id(id))
     }
 
     /// The event a verification write queues: one leaving `pending`, in an account with a
