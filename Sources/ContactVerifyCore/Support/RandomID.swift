@@ -2,19 +2,27 @@
 public enum RandomID {
     private static let alphabet = Array("0123456789abcdefghijkmnpqrstvwxyz".utf8)  // 32 symbols, no l/o/u
 
-    /// `prefix` followed by 120 random bits in lower-case base32 (24 characters).
+    /// `prefix` followed by 120 random bits in lower-case base32 (24 characters): 60 bits of
+    /// each of two 64-bit draws, five bits a character. (On Linux each draw is a `getrandom`
+    /// system call; drawing a symbol at a time made 24 of them per identifier, and a
+    /// verification's start makes two identifiers.)
     public static func make(prefix: String) -> String {
         var generator = SystemRandomNumberGenerator()
         var out = Array(prefix.utf8)
         out.reserveCapacity(out.count + 24)
-        for _ in 0..<24 { out.append(alphabet[Int(generator.next(upperBound: UInt8(32)))]) }
+        for _ in 0..<2 {
+            var bits: UInt64 = generator.next()
+            for _ in 0..<12 {
+                out.append(alphabet[Int(bits & 31)])
+                bits >>= 5
+            }
+        }
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// `byteCount` random bytes.
+    /// `byteCount` random bytes, eight a draw.
     public static func bytes(_ byteCount: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        ServerSecret.randomBytes(count: byteCount)
     }
 
     /// `byteCount` random bytes in base64url without padding.
