@@ -37,11 +37,6 @@ struct Prepared<Text: PreparedText>: PostgresPreparedStatement {
         self.bindings = bindings
     }
 
-    /// The statement with `bindings` bound to `$1`, `$2`, … in order.
-    init(bindings: PostgresBindings) {
-        self.bindings = bindings
-    }
-
     func makeBindings() -> PostgresBindings { bindings }
 
     func decodeRow(_ row: PostgresRow) -> PostgresRandomAccessRow { row.makeRandomAccess() }
