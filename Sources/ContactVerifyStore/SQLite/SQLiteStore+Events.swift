@@ -59,8 +59,9 @@ extension SQLiteStore: EventStore {
         try db.execute(
             cached: """
                 INSERT INTO events (\(StoreRows.selectList(StoreRows.newEventColumns)))
-                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                VALUES (\(StoreSQL.placeholders(StoreRows.newEventColumns.count)))
                 """,
-            arguments: [id, accountID, type, Data(body), now.millisecondsSince1970, now.millisecondsSince1970, now.millisecondsSince1970])
+            arguments: StatementArguments(
+                stored: StoreRows.newEventValues(id: id, accountID: accountID, type: type, payload: body, now: now)))
     }
 }
