@@ -116,9 +116,8 @@ extension PostgresStore {
         private var idByToken: [[UInt8]: String] = [:]
         /// The time of the last job that updated each verification.
         private var touched: [String: Date] = [:]
-        /// Verifications in the order they were first updated, and contacts likewise.
+        /// Verifications in the order they were first updated (the order their events are queued in).
         private var touchedOrder: [String] = []
-        private var contactOrder: [String] = []
 
         /// Locks the rows `keys` find: contacts and their verifications in one statement, in the
         /// order of the contacts' and then the verifications' insertion (every group takes them in
@@ -177,7 +176,6 @@ extension PostgresStore {
             // A contact deleted meanwhile stays deleted: only one locked with the group is written.
             if let contact = locked.contact, original[id]?.contact?.id == contact.id {
                 contacts[contact.id] = contact
-                if !contactOrder.contains(contact.id) { contactOrder.append(contact.id) }
             }
         }
 
@@ -200,10 +198,8 @@ extension PostgresStore {
                 }
                 if v.status != .pending { canceled.append(id) }
             }
-            for id in contactOrder {
-                guard let contact = contacts[id], let old = originalContacts[id],
-                    !StoreRows.contactChanges(from: old, to: contact).isEmpty
-                else { continue }
+            for (id, contact) in contacts {
+                guard let old = originalContacts[id], !StoreRows.contactChanges(from: old, to: contact).isEmpty else { continue }
                 changedContacts.append(StoreRows.contactValues(contact))
                 contactIDs.append(id)
             }
