@@ -26,6 +26,23 @@ struct SMSWorkerFaultTests {
         KannelGateway(sendsmsURL: stub.baseURL + "/cgi-bin/sendsms", username: ProviderStub.kannelUser, password: ProviderStub.kannelPassword)
     }
 
+    /// Starts the provider stub (with `stubArguments`) and an app that sends SMS through its
+    /// Twilio API (requests time out after `timeout`), creates account `acme`, and runs `body`;
+    /// stops both afterwards.
+    static func withTwilio(
+        stubArguments: [String] = [], timeout: Duration = .seconds(10),
+        _ body: @escaping @Sendable (TestApp, Client, ProviderStub) async throws -> Void
+    ) async throws {
+        let stub = try await ProviderStub.start(arguments: stubArguments)
+        defer { stub.stop() }
+        let app = try await TestApp.make(smsGateway: twilio(stub, timeout: timeout))
+        defer { app.remove() }
+        try await app.test { client in
+            _ = try await client.makeAccount("acme")
+            try await body(app, client, stub)
+        }
+    }
+
     /// Creates account `acme` (once per app) as needed and a contact with `phone`, starts an
     /// SMS code verification and returns its id.
     static func start(_ client: Client, phone: String) async throws -> String {
@@ -73,12 +90,7 @@ struct SMSWorkerFaultTests {
 
     @Test("one pass: good numbers are sent, an invalid one fails after one attempt, a 429 waits out its Retry-After, and a message during the pause is refused without a request")
     func mixedPass() async throws {
-        let stub = try await ProviderStub.start()
-        defer { stub.stop() }
-        let app = try await TestApp.make(smsGateway: Self.twilio(stub))
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withTwilio { app, client, stub in
             let good = ["+12025550123", "+12025550124", "+12025550125"]
             var goodIDs: [String] = []
             for phone in good { goodIDs.append(try await Self.start(client, phone: phone)) }
@@ -209,20 +221,14 @@ struct SMSWorkerFaultTests {
 
     @Test("a Twilio answer slower than the request timeout is ambiguous: retried once and sent, two requests for the one message with the same code (F17)")
     func timeoutAfterSending() async throws {
-        let stub = try await ProviderStub.start(arguments: ["--slow-seconds", "2"])
-        defer { stub.stop() }
-        let app = try await TestApp.make(smsGateway: Self.twilio(stub, timeout: .milliseconds(500)))
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withTwilio(stubArguments: ["--slow-seconds", "2"], timeout: .milliseconds(500)) { app, client, stub in
             let id = try await Self.start(client, phone: "+12025550408")
             try await app.built.worker.runOnce()
             let first = try await Self.message(app, id)
             #expect(first.status == .queued)
             #expect(first.lastErrorCode == "http_ambiguous")
             #expect(try await Self.status(client, id) == "pending")
-            let metrics = try await client.call(.get, "/metrics", key: "").text
-            #expect(metrics.contains(#"messages_ambiguous_total{channel="sms"} 1"#), "\(metrics)")
+            #expect(try await client.metric("messages_ambiguous_total", #"channel="sms""#) == 1)
 
             app.clock.advance(by: 61)
             #expect(try await app.built.worker.runOnce() == 1)
@@ -247,12 +253,7 @@ struct SMSWorkerFaultTests {
 
     @Test("a Twilio 200 with an HTML page is not a success: queued as ambiguous twilio_unreadable_response, named by the body's masked hash (F18)")
     func htmlSuccess() async throws {
-        let stub = try await ProviderStub.start()
-        defer { stub.stop() }
-        let app = try await TestApp.make(smsGateway: Self.twilio(stub))
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withTwilio { app, client, stub in
             let id = try await Self.start(client, phone: "+12025550200")
             #expect(try await app.built.worker.runOnce() == 1)
             let message = try await Self.message(app, id)
@@ -262,8 +263,7 @@ struct SMSWorkerFaultTests {
             #expect(message.providerMessageID == nil)
             #expect(try await Self.status(client, id) == "pending")
             #expect(try Self.requests(stub, to: "+12025550200").map(\.status) == [200])
-            let metrics = try await client.call(.get, "/metrics", key: "").text
-            #expect(metrics.contains(#"messages_ambiguous_total{channel="sms"} 1"#), "\(metrics)")
+            #expect(try await client.metric("messages_ambiguous_total", #"channel="sms""#) == 1)
             try await Invariants.check(
                 app, client, accepted: [id], copies: try await Self.copies(app, stub, [(id, "+12025550200")]),
                 ambiguous: [message.id: 1], settled: false)
@@ -272,12 +272,7 @@ struct SMSWorkerFaultTests {
 
     @Test("a connection reset after half of Twilio's answer is ambiguous: retried and sent, two requests in all (F19)")
     func resetMidResponse() async throws {
-        let stub = try await ProviderStub.start()
-        defer { stub.stop() }
-        let app = try await TestApp.make(smsGateway: Self.twilio(stub))
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withTwilio { app, client, stub in
             let id = try await Self.start(client, phone: "+12025550104")
             #expect(try await app.built.worker.runOnce() == 1)
             let first = try await Self.message(app, id)
