@@ -16,16 +16,7 @@ struct SMTPDeliveryTests {
 
     @Test("a code email reaches smtp-sink with one recipient, and its code approves the verification")
     func codeEmail() async throws {
-        let sink = try await SMTPSink.start()
-        defer { sink.remove() }
-        let transport = try SMTPTransport(Self.plain(sink))
-        let app = try await TestApp.make { $0.emailTransport = transport }
-        defer { app.remove() }
-        try await app.test { client in
-            let contact = try await Self.setUp(client)
-            let id = try await Self.start(client, contact: contact)
-            try await app.deliver()
-
+        try await Self.afterFirstSend { _, client, sink, _, id in
             let mails = try sink.messages()
             #expect(mails.count == 1)
             let mail = try #require(mails.first)
@@ -46,15 +37,7 @@ struct SMTPDeliveryTests {
 
     @Test("a link email reaches smtp-sink, and its link confirms the address")
     func linkEmail() async throws {
-        let sink = try await SMTPSink.start()
-        defer { sink.remove() }
-        let transport = try SMTPTransport(Self.plain(sink))
-        let app = try await TestApp.make { $0.emailTransport = transport }
-        defer { app.remove() }
-        try await app.test { client in
-            let contact = try await Self.setUp(client)
-            let id = try await Self.start(client, contact: contact, method: "link")
-            try await app.deliver()
+        try await Self.afterFirstSend(method: "link") { _, client, sink, contact, id in
             let mail = try #require(try sink.messages().first)
             let token = try mail.linkToken()
             let confirmed = try await client.call(.post, "/v1/links/\(token)/confirm", key: "")
@@ -90,15 +73,7 @@ struct SMTPDeliveryTests {
 
     @Test("a 5xx reply fails the verification with the server's code and text", arguments: ["MAIL", "RCPT", "DATA", "."])
     func hardRejection(command: String) async throws {
-        let sink = try await SMTPSink.start(["-f", command, "-B", "554 5.7.1 <ann@example.com>: rejected by policy"])
-        defer { sink.remove() }
-        let transport = try SMTPTransport(Self.plain(sink))
-        let app = try await TestApp.make { $0.emailTransport = transport }
-        defer { app.remove() }
-        try await app.test { client in
-            let contact = try await Self.setUp(client)
-            let id = try await Self.start(client, contact: contact)
-            try await app.deliver()
+        try await Self.afterFirstSend(["-f", command, "-B", "554 5.7.1 <ann@example.com>: rejected by policy"]) { _, client, _, _, id in
             let delivery = try await Self.delivery(client, id)
             #expect(delivery.verification == "failed")
             #expect(delivery.status == "failed")
@@ -142,19 +117,10 @@ struct SMTPDeliveryTests {
 
     @Test("a message retried after a 4xx is delivered once the server accepts again")
     func deliveredAfterRecovery() async throws {
-        let failing = try await SMTPSink.start(["-r", "RCPT"])
-        defer { failing.remove() }
-        let transport = try SMTPTransport(Self.plain(failing))
-        let app = try await TestApp.make { $0.emailTransport = transport }
-        defer { app.remove() }
-        try await app.test { client in
-            let contact = try await Self.setUp(client)
-            let id = try await Self.start(client, contact: contact)
-            try await app.deliver()
+        try await Self.afterFirstSend(["-r", "RCPT"]) { app, client, failing, _, id in
             #expect(try await Self.delivery(client, id).status == "queued")
 
-            failing.stop()
-            let healthy = try await SMTPSink.start(port: failing.port)
+            let healthy = try await Self.recovered(failing)
             defer { healthy.remove() }
             app.clock.advance(by: 61)  // past the first backoff (at most 2 s), well inside the code's 10 minutes
             try await app.deliver()
@@ -339,6 +305,46 @@ struct SMTPDeliveryTests {
         return try #require(reply.string("id"))
     }
 
+    /// Where the delivery tests start: an app sending email through `transport` (`configure` adds
+    /// to its configuration), Ann's contact and one email verification by `method`, after one
+    /// delivery pass. Runs `body` with the app, its client, the contact's and the verification's
+    /// ids; removes the app afterwards.
+    static func afterFirstSend<R: Sendable>(
+        through transport: SMTPTransport, method: String = "code", configure: (inout ServiceConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (TestApp, Client, _ contact: String, _ id: String) async throws -> R
+    ) async throws -> R {
+        let app = try await TestApp.make {
+            $0.emailTransport = transport
+            configure(&$0)
+        }
+        defer { app.remove() }
+        return try await app.test { client in
+            let contact = try await setUp(client)
+            let id = try await start(client, contact: contact, method: method)
+            try await app.deliver()
+            return try await body(app, client, contact, id)
+        }
+    }
+
+    /// ``afterFirstSend(through:method:configure:_:)`` through a Postfix smtp-sink started with
+    /// `sinkArguments` (a plain connection), which `body` gets too; removes the sink afterwards.
+    static func afterFirstSend(
+        _ sinkArguments: [String] = [], method: String = "code", configure: (inout ServiceConfiguration) -> Void = { _ in },
+        _ body: @escaping @Sendable (TestApp, Client, SMTPSink, _ contact: String, _ id: String) async throws -> Void
+    ) async throws {
+        let sink = try await SMTPSink.start(sinkArguments)
+        defer { sink.remove() }
+        try await afterFirstSend(through: SMTPTransport(plain(sink)), method: method, configure: configure) { app, client, contact, id in
+            try await body(app, client, sink, contact, id)
+        }
+    }
+
+    /// Stops `sink` and starts a healthy smtp-sink on its port: the server recovered.
+    static func recovered(_ sink: SMTPSink) async throws -> SMTPSink {
+        sink.stop()
+        return try await SMTPSink.start(port: sink.port)
+    }
+
     struct Delivery {
         var verification: String?
         var status: String?
@@ -365,12 +371,7 @@ struct SMTPDeliveryTests {
 
     /// One verification delivered through `transport` once; returns its delivery state.
     static func deliverOnce(through transport: SMTPTransport) async throws -> Delivery {
-        let app = try await TestApp.make { $0.emailTransport = transport }
-        defer { app.remove() }
-        return try await app.test { client in
-            let contact = try await setUp(client)
-            let id = try await start(client, contact: contact)
-            try await app.deliver()
+        try await afterFirstSend(through: transport) { _, client, _, id in
             var result = try await delivery(client, id)
             result.tlsFailures = try await client.metric("delivery_tls_failures_total", #"channel="email""#)
             return result
@@ -394,12 +395,7 @@ struct SMTPDeliveryTests {
     /// Delivers a code verification through `transport`, approves it with the code the server
     /// received, and returns that message.
     static func deliverAndApprove(through transport: SMTPTransport, read: @escaping @Sendable () throws -> [ReceivedMail]) async throws -> ReceivedMail {
-        let app = try await TestApp.make { $0.emailTransport = transport }
-        defer { app.remove() }
-        return try await app.test { client in
-            let contact = try await setUp(client)
-            let id = try await start(client, contact: contact)
-            try await app.deliver()
+        try await afterFirstSend(through: transport) { _, client, _, id in
             let delivery = try await delivery(client, id)
             #expect(delivery.status == "sent", "\(delivery.errorCode ?? "") \(delivery.errorMessage ?? "")")
             let mail = try #require(try read().first)

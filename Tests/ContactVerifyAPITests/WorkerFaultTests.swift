@@ -42,7 +42,7 @@ struct WorkerFaultTests {
             // 250: the server has the message although the client saw no reply (the ambiguous
             // case is real), and this is the one extra copy the row allows.
             let slowCopies = try await Self.waitForMessages(slow, count: 1)
-            let healthy = try await Self.recovered(slow)
+            let healthy = try await SMTP.recovered(slow)
             defer { healthy.remove() }
             app.clock.advance(by: 61)  // past the first backoff (at most 2 s), well inside the code's 10 minutes
             try await app.deliver()
@@ -71,8 +71,7 @@ struct WorkerFaultTests {
 
     @Test("a 4xx through the whole lifetime ends expired, nothing is sent late, and a new verification is delivered")
     func outageLongerThanLifetime() async throws {
-        try await Self.afterFirstSend(["-r", "RCPT"]) { setup in
-            let (app, client, failing, contact, id) = (setup.app, setup.client, setup.sink, setup.contact, setup.id)
+        try await SMTP.afterFirstSend(["-r", "RCPT"]) { app, client, failing, contact, id in
             #expect(try await SMTP.delivery(client, id).status == "queued")
 
             // 60 s steps (every retry of the 2–60 s schedule is due after each) until past the
@@ -91,7 +90,7 @@ struct WorkerFaultTests {
             #expect(Self.member(contactReply, "email", "status") == .string("not_verified"), "\(contactReply.text)")
 
             // The server recovers: the expired message is never sent late.
-            let healthy = try await Self.recovered(failing)
+            let healthy = try await SMTP.recovered(failing)
             defer { healthy.remove() }
             app.clock.advance(by: 60)
             try await app.deliver()
@@ -136,8 +135,7 @@ struct WorkerFaultTests {
 
     @Test("an expired code stays expired after the clock steps back an hour: 410 verification_expired")
     func stepBackAfterExpiry() async throws {
-        try await Self.afterFirstSend { setup in
-            let (app, client, sink, id) = (setup.app, setup.client, setup.sink, setup.id)
+        try await SMTP.afterFirstSend { app, client, sink, _, id in
             let code = try #require(try sink.messages().first).code()
 
             app.clock.advance(by: 601)
@@ -152,8 +150,7 @@ struct WorkerFaultTests {
 
     @Test("a code whose lifetime the clock passed is refused after a step back, even before any sweep marked it expired")
     func stepBackBeforeSweep() async throws {
-        try await Self.afterFirstSend { setup in
-            let (app, client, sink, contact, id) = (setup.app, setup.client, setup.sink, setup.contact, setup.id)
+        try await SMTP.afterFirstSend { app, client, sink, contact, id in
             let code = try #require(try sink.messages().first).code()
 
             // Past expiry, then an hour back before any worker pass or check saw the late time:
@@ -171,8 +168,7 @@ struct WorkerFaultTests {
 
     @Test("a link whose lifetime the clock passed is invalid after a step back: the page and the confirmation answer 404")
     func linkAfterStepBack() async throws {
-        try await Self.afterFirstSend(method: "link") { setup in
-            let (app, client, sink, contact, id) = (setup.app, setup.client, setup.sink, setup.contact, setup.id)
+        try await SMTP.afterFirstSend(method: "link") { app, client, sink, contact, id in
             let token = try #require(try sink.messages().first).linkToken()
 
             app.clock.advance(by: 601)
@@ -191,8 +187,7 @@ struct WorkerFaultTests {
 
     @Test("after a step back past a verification's creation, starting again makes a new verification instead of resending the stale one")
     func stepBackThenStartAgain() async throws {
-        try await Self.afterFirstSend { setup in
-            let (app, client, sink, contact, id) = (setup.app, setup.client, setup.sink, setup.contact, setup.id)
+        try await SMTP.afterFirstSend { app, client, sink, contact, id in
             let staleCode = try #require(try sink.messages().first).code()
 
             // A resend would carry the stale code, which the check refuses (above).
@@ -214,11 +209,10 @@ struct WorkerFaultTests {
 
     @Test("a queued retry whose clock steps forward an hour is expired, not sent")
     func stepForwardQueuedRetry() async throws {
-        try await Self.afterFirstSend(["-r", "RCPT"]) { setup in
-            let (app, client, failing, id) = (setup.app, setup.client, setup.sink, setup.id)
+        try await SMTP.afterFirstSend(["-r", "RCPT"]) { app, client, failing, _, id in
             #expect(try await SMTP.delivery(client, id).status == "queued")
 
-            let healthy = try await Self.recovered(failing)
+            let healthy = try await SMTP.recovered(failing)
             defer { healthy.remove() }
             app.clock.advance(by: 3600)
             try await app.deliver()
@@ -236,13 +230,12 @@ struct WorkerFaultTests {
         "a retry is started only if the longest send ends before the code expires: 40 s left is sent, 30 s left is expired (longest send 35 s)",
         arguments: [(560.0, true), (570.0, false)])
     func longestSendFitsLifetime(elapsed: Double, sent: Bool) async throws {
-        try await Self.afterFirstSend(["-r", "RCPT"], configure: { $0.longestSend = 35 }) { setup in
-            let (app, client, failing, id) = (setup.app, setup.client, setup.sink, setup.id)
+        try await SMTP.afterFirstSend(["-r", "RCPT"], configure: { $0.longestSend = 35 }) { app, client, failing, _, id in
             let queued = try await SMTP.delivery(client, id)
             #expect(queued.status == "queued")
             let attempts = try #require(queued.attempts)
 
-            let healthy = try await Self.recovered(failing)
+            let healthy = try await SMTP.recovered(failing)
             defer { healthy.remove() }
             app.clock.advance(by: elapsed)  // of the code's 600 s
             try await app.deliver()
@@ -262,8 +255,7 @@ struct WorkerFaultTests {
 
     @Test("after a 5xx the contact is not_verified, and a later pass against a healthy server sends nothing")
     func permanentFailureIsFinal() async throws {
-        try await Self.afterFirstSend(["-f", "RCPT", "-B", "550 5.1.1 <ann@example.com>: no such user"]) { setup in
-            let (app, client, rejecting, contact, id) = (setup.app, setup.client, setup.sink, setup.contact, setup.id)
+        try await SMTP.afterFirstSend(["-f", "RCPT", "-B", "550 5.1.1 <ann@example.com>: no such user"]) { app, client, rejecting, contact, id in
             let failed = try await SMTP.delivery(client, id)
             #expect(failed.verification == "failed")
             #expect(failed.status == "failed")
@@ -272,7 +264,7 @@ struct WorkerFaultTests {
             let contactReply = try await client.call(.get, "/v1/accounts/acme/contacts/\(contact)")
             #expect(Self.member(contactReply, "email", "status") == .string("not_verified"), "\(contactReply.text)")
 
-            let healthy = try await Self.recovered(rejecting)
+            let healthy = try await SMTP.recovered(rejecting)
             defer { healthy.remove() }
             app.clock.advance(by: 61)
             try await app.deliver()
@@ -310,45 +302,6 @@ struct WorkerFaultTests {
     }
 
     // MARK: Helpers
-
-    /// Where most tests here start: an app sending email with the libcurl transport through a
-    /// Postfix smtp-sink, Ann's contact and one email verification, after one delivery pass.
-    struct FirstSend: Sendable {
-        let app: TestApp
-        let client: Client
-        let sink: SMTPSink
-        let contact: String
-        let id: String
-    }
-
-    /// Starts smtp-sink with `sinkArguments` and an app that sends through it (`configure` adds
-    /// to its configuration), makes Ann's contact, starts one email verification by `method`,
-    /// runs one delivery pass and then `body`; removes the app and the sink afterwards.
-    static func afterFirstSend(
-        _ sinkArguments: [String] = [], method: String = "code", configure: (inout ServiceConfiguration) -> Void = { _ in },
-        _ body: @escaping @Sendable (FirstSend) async throws -> Void
-    ) async throws {
-        let sink = try await SMTPSink.start(sinkArguments)
-        defer { sink.remove() }
-        let transport = try SMTPTransport(SMTP.plain(sink))
-        let app = try await TestApp.make {
-            $0.emailTransport = transport
-            configure(&$0)
-        }
-        defer { app.remove() }
-        try await app.test { client in
-            let contact = try await SMTP.setUp(client)
-            let id = try await SMTP.start(client, contact: contact, method: method)
-            try await app.deliver()
-            try await body(FirstSend(app: app, client: client, sink: sink, contact: contact, id: id))
-        }
-    }
-
-    /// Stops `sink` and starts a healthy smtp-sink on its port: the server recovered.
-    static func recovered(_ sink: SMTPSink) async throws -> SMTPSink {
-        sink.stop()
-        return try await SMTPSink.start(port: sink.port)
-    }
 
     /// `messages_ambiguous_total{channel="email"}` on /metrics (0 before the first increment).
     static func ambiguousCount(_ client: Client) async throws -> Double {
