@@ -51,18 +51,26 @@ struct WebhooksAPITests {
         return app
     }
 
+    /// Starts the chatbot stub and ``openApp()``, creates account `acme`, and runs `body`;
+    /// stops both afterwards.
+    static func withStub(_ body: @escaping @Sendable (TestApp, Client, ChatbotStub) async throws -> Void) async throws {
+        let stub = try await ChatbotStub.start()
+        defer { stub.stop() }
+        let app = try await openApp()
+        defer { app.remove() }
+        try await app.test { client in
+            _ = try await client.makeAccount("acme")
+            try await body(app, client, stub)
+        }
+    }
+
     static func webhooks(_ reply: Client.Reply) -> [[String: Any]] {
         ((try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any])?["webhooks"] as? [[String: Any]] ?? []
     }
 
     @Test("a contact's webhooks are created with masked URLs and no secret, tested through the provider, and listed once verified")
     func createTestAndList() async throws {
-        let stub = try await ChatbotStub.start()
-        defer { stub.stop() }
-        let app = try await Self.openApp()
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withStub { app, client, stub in
             let created = try await client.call(
                 .post, "/v1/accounts/acme/contacts",
                 body: """
@@ -116,12 +124,7 @@ struct WebhooksAPITests {
 
     @Test("PATCH keeps a listed webhook and its status by id, resets the status when the URL changes, and removes the unlisted")
     func patch() async throws {
-        let stub = try await ChatbotStub.start()
-        defer { stub.stop() }
-        let app = try await Self.openApp()
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withStub { app, client, stub in
             let contact = try await client.makeContact(
                 "acme",
                 #"{"name":"Ann","email":"ann@example.com","webhooks":[{"kind":"lark","name":"Ops","url":"\#(stub.base)/open-apis/bot/v2/hook/signed-1","secret":"testsecret"},{"kind":"custom","name":"Hook","url":"\#(stub.base)/custom/ok"}]}"#)
@@ -211,12 +214,7 @@ struct WebhooksAPITests {
 
     @Test("a WeCom robot gets at most 20 test messages a minute: the 21st is 429 with Retry-After, and a minute later it is sent")
     func rateLimit() async throws {
-        let stub = try await ChatbotStub.start()
-        defer { stub.stop() }
-        let app = try await Self.openApp()
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withStub { app, client, stub in
             let created = try await client.call(
                 .post, "/v1/accounts/acme/contacts",
                 body: #"{"name":"Ann","email":"ann@example.com","webhooks":[{"kind":"wecom","name":"Ops","url":"\#(stub.base)/cgi-bin/webhook/send?key=k1"}]}"#)
@@ -237,12 +235,7 @@ struct WebhooksAPITests {
 
     @Test("a webhook that answers late is failed as a timeout after 5 seconds, and a redirect is not followed")
     func timeoutAndRedirect() async throws {
-        let stub = try await ChatbotStub.start()
-        defer { stub.stop() }
-        let app = try await Self.openApp()
-        defer { app.remove() }
-        try await app.test { client in
-            _ = try await client.makeAccount("acme")
+        try await Self.withStub { app, client, stub in
             let created = try await client.call(
                 .post, "/v1/accounts/acme/contacts",
                 body: #"{"name":"Ann","email":"ann@example.com","webhooks":[{"kind":"custom","name":"Slow","url":"\#(stub.base)/hang"},{"kind":"custom","name":"Moved","url":"\#(stub.base)/redirect"}]}"#)
