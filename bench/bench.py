@@ -77,6 +77,15 @@ def accepts(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def wal_bytes(database_url):
+    """How many bytes of WAL the PostgreSQL server at `database_url` has written since it
+    began (0 without one)."""
+    if not database_url:
+        return 0
+    return int(float(subprocess.run(["psql", database_url, "-Atc", "SELECT pg_current_wal_lsn() - '0/0'"],
+                                    check=True, capture_output=True, text=True).stdout.strip()))
+
+
 def wait_until(condition, what, seconds=30.0, interval=0.02):
     """Polls `condition` (servers outside our control cannot be awaited directly)."""
     deadline = time.monotonic() + seconds
@@ -607,18 +616,48 @@ class Bench:
             raise BenchError(f"expected {count} distinct link tokens at the sink, found {len(tokens)}")
         return list(tokens)
 
-    def confirm_rate(self, service, tokens, label):
+    def confirm_rate(self, service, tokens, label, database_url=None):
+        """Confirmations per second and wrk's summary, which also gets what a confirmation
+        cost over the measured seconds: the service's CPU time and, on PostgreSQL
+        (`database_url`), the cluster's CPU time and WAL. On a machine whose speed drifts,
+        these move less than the rate does (`costs` in the row; bench/compare.py shows them)."""
         warm = max(64, len(tokens) // 15)
         (self.work / f"{label}-warm.txt").write_text("\n".join(tokens[:warm]) + "\n")
         (self.work / f"{label}.txt").write_text("\n".join(tokens[warm:]) + "\n")
         connections = self.size("p2_connections")
         wrk(self, service.base, self.size("warmup_seconds"), connections, "confirm.lua", self.work / f"{label}-warm.txt")
+        before = (service.cpu_seconds(), self.postgres_cpu_seconds(), wal_bytes(database_url))
         summary = wrk(self, service.base, self.size("p2_seconds"), connections, "confirm.lua", self.work / f"{label}.txt")
-        self.details[f"{label}_wrk"] = summary
+        after = (service.cpu_seconds(), self.postgres_cpu_seconds(), wal_bytes(database_url))
         confirmed = summary["statuses"].get("200", 0)
+        if confirmed:
+            summary["service_cpu_ms"] = (after[0] - before[0]) * 1000 / confirmed
+            if database_url:
+                summary["postgres_cpu_ms"] = (after[1] - before[1]) * 1000 / confirmed
+                summary["wal_bytes"] = (after[2] - before[2]) / confirmed
+        self.details[f"{label}_wrk"] = summary
         if confirmed != summary["responses"]:
             self.problems.append(f"{label}: not every distinct token confirmed: {summary['statuses']}")
         return confirmed / summary["seconds"] if summary["seconds"] else 0.0, summary
+
+    def postgres_cpu_seconds(self):
+        """User + system CPU time of the bench's PostgreSQL cluster so far: the postmaster's
+        own, its ended children's (counted into its own once reaped) and its living children's
+        (the service's backends among them); 0 when none runs."""
+        if not getattr(self, "pg_dir", None):
+            return 0.0
+        postmaster = int((self.pg_dir / "data" / "postmaster.pid").read_text().split()[0])
+
+        def times(pid, reaped):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return 0
+            return sum(int(f) for f in fields[11:15 if reaped else 13])
+
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        ticks = times(postmaster, True) + sum(times(child, False) for child in children)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def start_hello(self, name):
         """Starts the Hummingbird hello-world; returns (process, its /hello URL)."""
@@ -655,10 +694,19 @@ class Bench:
         def report(label, rate, summary, store, hello):
             ratio = rate / hello
             notes = f"{store}; {connections} connections, distinct tokens; p99 {summary['p99_ms']:.1f} ms"
+            # What one confirmation cost (confirm_rate): name in the JSON, wording in the notes.
+            measured = [(name, summary[key], shown) for key, name, shown in (
+                ("service_cpu_ms", "service CPU ms", "the service {:.3f} ms of CPU"),
+                ("postgres_cpu_ms", "PostgreSQL CPU ms", "PostgreSQL {:.3f} ms"),
+                ("wal_bytes", "WAL bytes", "{:,.0f} bytes of WAL")) if key in summary]
+            costs = {name: value for name, value, _ in measured}
+            if measured:
+                notes += "; a confirmation cost " + ", ".join(shown.format(value) for _, value, shown in measured)
             if summary["exhausted"]:
                 notes += "; ran out of tokens before the end (the rate is still exact)"
             self.row(label, "link confirmations per second ÷ hello-world JSON requests per second", rate, "confirms/s",
                      hello, "req/s", ratio, "≥ 0.15", ratio >= 0.15, notes)
+            self.rows[-1]["costs"] = costs
 
         self.step("P2: link confirmations on SQLite (synchronous=FULL)")
         service = Service(self, "p2-sqlite", self.sink_arguments())
@@ -682,7 +730,7 @@ class Bench:
                           database_url=url + "?sslmode=disable")
         tokens = self.link_tokens(service, "p2pg", count)
         hello = self.hello_rate("hello_postgres_wrk")
-        rate, summary = self.confirm_rate(service, tokens, "p2-postgres")
+        rate, summary = self.confirm_rate(service, tokens, "p2-postgres", url + "?sslmode=disable")
         self.processes.stop(service.process)
         self.stop_postgres()
         report("P2 PostgreSQL", rate, summary, "PostgreSQL fsync=on, synchronous_commit=on", hello)

@@ -3,8 +3,9 @@
 
 Usage: bench/compare.py A:run1.json A:run2.json B:run1.json … (label:file). Prints one
 Markdown table: figure, each build's runs (ratio, or the measured value for figures without a
-limit), their medians and B's median over A's. `scripts/bench-compare` runs the builds in
-alternation and calls this.
+limit), their medians and B's median over A's; under a figure, what one of its operations cost
+where the run measured it (P2: CPU time and WAL a confirmation). `scripts/bench-compare` runs
+the builds in alternation and calls this.
 """
 import json
 import statistics
@@ -26,7 +27,12 @@ def main(arguments):
         if result.get("error") or result.get("problems"):
             print(f"compare: {path} is a broken run ({result.get('error') or result.get('problems')})", file=sys.stderr)
             return 1
-        runs.setdefault(label, []).append({row["figure"]: value(row) for row in result["figures"]})
+        values = {}
+        for row in result["figures"]:
+            values[row["figure"]] = value(row)
+            for name, cost in (row.get("costs") or {}).items():
+                values[f"{row['figure']}: {name} a confirmation"] = cost
+        runs.setdefault(label, []).append(values)
     if len(runs) != 2:
         print("compare: give the runs of exactly two builds (A:file … B:file …)", file=sys.stderr)
         return 2
