@@ -122,4 +122,35 @@ struct PostgresUpdateGroupTests {
             #expect(try await store.verification(accountID: "acme", id: links[1].id)?.status == .approved)
         }
     }
+
+    @Test("a confirmation rewrites its verification and contact in place, adding no index entry (HOT updates); the status filter follows")
+    func confirmationUpdatesAreHeapOnly() async throws {
+        try await Self.withStore(contacts: 1) { store, contacts, links, _ in
+            let job = PostgresStore.updateJob(.tokenKey(try #require(links[0].tokenKey)), now: Fixture.now, { v, contact in
+                Self.approve(&v, &contact)
+            }) { _ in }
+            // PostgreSQL's statistics of this backend (not flushed within a transaction), before
+            // and after the group's writes, in the group's own transaction: per table, rows
+            // updated and rows updated without new index entries.
+            let changes = try await store.transaction { connection in
+                func counts() async throws -> [Int64] {
+                    let row = try #require(try await connection.rows(
+                        """
+                        SELECT pg_stat_get_xact_tuples_updated('verifications'::regclass) AS v,
+                            pg_stat_get_xact_tuples_hot_updated('verifications'::regclass) AS v_hot,
+                            pg_stat_get_xact_tuples_updated('contacts'::regclass) AS c,
+                            pg_stat_get_xact_tuples_hot_updated('contacts'::regclass) AS c_hot
+                        """, Logger(label: "test")).first)
+                    return ["v", "v_hot", "c", "c_hot"].map { row.integer($0) ?? -1 }
+                }
+                let before = try await counts()
+                _ = try await PostgresStore.applyGroup([job], connection, Logger(label: "test"))
+                return zip(try await counts(), before).map { $0 - $1 }
+            }
+            #expect(changes == [1, 1, 1, 1], "an index names a column the confirmation changes (verification, HOT, contact, HOT)")
+            let verified = try await store.listContacts(
+                accountID: "acme", filter: ContactFilter(channel: .email, status: .verified), limit: 10, cursor: nil)
+            #expect(verified.items.map(\.id) == [contacts[0].id])
+        }
+    }
 }

@@ -171,6 +171,68 @@ struct StoreContactTests {
         }
     }
 
+    @Test(
+        "a status filter lists exactly the contacts whose address is in that state, page by page, as verifications start and pass and addresses change",
+        arguments: StoreKind.allCases)
+    func statusFiltersFollowChanges(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = StoreVerificationTests.Harness(store: store)
+            let c = try await h.seed(contacts: 6)
+            let other = try await h.seed(Fixture.account("globex"), contacts: 1)[0]
+            let account = try #require(try await store.account(id: "acme"))
+            let globex = try #require(try await store.account(id: "globex"))
+            @Sendable func approve(_ v: inout Verification, _ contact: inout Contact?) {
+                v.status = .approved
+                v.approvedAt = Fixture.now
+                contact?[v.channel.addressChannel]?.status = .verified
+                contact?[v.channel.addressChannel]?.verifiedAt = Fixture.now
+            }
+            func start(_ contact: Contact, _ channel: VerificationChannel, in target: Account? = nil) async throws -> Verification {
+                try await h.service.start(in: target ?? account, contactID: contact.id, channel: channel, method: .code, locale: nil)
+            }
+            // c0: email pending. c1: both verified. c2: phone verified, then its number changed.
+            // c3: phone pending, then removed. c4: email verified, then deleted. c5: phone pending.
+            _ = try await start(c[0], .email)
+            for channel in [VerificationChannel.email, .sms] {
+                _ = try await store.updateVerification(id: try await start(c[1], channel).id, now: Fixture.now, approve)
+            }
+            _ = try await store.updateVerification(id: try await start(c[2], .sms).id, now: Fixture.now, approve)
+            let newPhone = try Fixture.contact("acme", phone: "+8613999990000").phone
+            _ = try await store.updateContact(accountID: "acme", id: c[2].id, now: Fixture.now) { $0.phone = newPhone }
+            _ = try await start(c[3], .sms)
+            _ = try await store.updateContact(accountID: "acme", id: c[3].id, now: Fixture.now) { $0.phone = nil }
+            _ = try await store.updateVerification(id: try await start(c[4], .email).id, now: Fixture.now, approve)
+            #expect(try await store.deleteContact(accountID: "acme", id: c[4].id, now: Fixture.now))
+            _ = try await start(c[5], .sms)
+            // Another account's verified contact never shows.
+            _ = try await store.updateVerification(id: try await start(other, .email, in: globex).id, now: Fixture.now, approve)
+
+            let all = try await store.listContacts(accountID: "acme", filter: ContactFilter(), limit: 100, cursor: nil).items
+            #expect(all.count == 5)
+            for channel in [AddressChannel.email, .phone] {
+                for status in [AddressStatus.notVerified, .pending, .verified] {
+                    var listed: [String] = []
+                    var cursor: String?
+                    repeat {
+                        let page = try await store.listContacts(
+                            accountID: "acme", filter: ContactFilter(channel: channel, status: status), limit: 2, cursor: cursor)
+                        listed += page.items.map(\.id)
+                        cursor = page.nextCursor
+                    } while cursor != nil && listed.count <= all.count
+                    let expected = all.filter { $0[channel]?.status == status }.map(\.id)
+                    #expect(!expected.isEmpty, "\(channel) \(status): the test reaches every state")
+                    #expect(listed == expected, "\(channel) \(status)")
+                }
+            }
+            #expect(all.first { $0.id == c[2].id }?.phone?.status == .notVerified, "a changed number starts unverified")
+            if kind == .postgres {
+                // PostgreSQL's filter rows: one per address of a live contact, none left behind.
+                let rows = try await StoreVerificationTests.integers(store, "SELECT count(*) AS n FROM contact_statuses WHERE account_id = 'acme'")
+                #expect(rows == [Int64(all.map { ($0.email == nil ? 0 : 1) + ($0.phone == nil ? 0 : 1) }.reduce(0, +))])
+            }
+        }
+    }
+
     @Test("a cursor the store did not issue is refused, not read as the start", arguments: StoreKind.allCases)
     func foreignCursorIsRefused(kind: StoreKind) async throws {
         try await kind.with { store in

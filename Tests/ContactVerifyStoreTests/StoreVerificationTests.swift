@@ -147,6 +147,45 @@ struct StoreVerificationTests {
         }
     }
 
+    @Test(
+        "the expiry sweep expires the pending verifications whose time is up, and only those; PostgreSQL keeps no expiry row past its sweep",
+        arguments: StoreKind.allCases)
+    func expirySweep(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let h = Harness(store: store)
+            let c = try await h.seed(contacts: 4)
+            let account = try #require(try await store.account(id: "acme"))
+            func start(_ contact: Contact) async throws -> Verification {
+                try await h.service.start(in: account, contactID: contact.id, channel: .sms, method: .code, locale: nil)
+            }
+            let approved = try await start(c[0])
+            _ = try await store.updateVerification(id: approved.id, now: h.clock.now()) { v, _ in v.status = .approved }
+            let due = try await start(c[1])
+            let canceled = try await start(c[2])
+            #expect(try await store.deleteContact(accountID: "acme", id: c[2].id, now: h.clock.now()))
+            h.clock.advance(by: 1)
+            let later = try await start(c[3])
+            // The rows PostgreSQL's sweep reads (SQLite reads its partial index instead).
+            func expiryRows() async throws -> Int64? {
+                kind == .postgres ? try await Self.integers(store, "SELECT count(*) AS n FROM verification_expiries").first : nil
+            }
+            #expect(try await expiryRows() == (kind == .postgres ? 4 : nil))
+
+            h.clock.advance(by: due.expiresAt.timeIntervalSince(h.clock.now()))
+            #expect(try await store.expireDue(now: h.clock.now()) == 1)
+            var statuses: [VerificationStatus?] = []
+            for v in [approved, due, canceled, later] { statuses.append(try await store.verification(accountID: "acme", id: v.id)?.status) }
+            #expect(statuses == [.approved, .expired, .canceled, .pending])
+            #expect(try await expiryRows() == (kind == .postgres ? 1 : nil), "only the verification not yet due keeps its row")
+
+            h.clock.advance(by: 1)
+            #expect(try await store.expireDue(now: h.clock.now()) == 1)
+            #expect(try await store.verification(accountID: "acme", id: later.id)?.status == .expired)
+            #expect(try await store.expireDue(now: h.clock.now()) == 0)
+            #expect(try await expiryRows() == (kind == .postgres ? 0 : nil))
+        }
+    }
+
     // MARK: Limits
 
     @Test("the expiry sweep forgets sends older than a day and an hour and SMS day counts older than yesterday", arguments: StoreKind.allCases)

@@ -258,7 +258,124 @@ enum PostgresMigrations {
             "v11-send-log-by-time",
             "CREATE INDEX send_log_by_time ON send_log(sent_at)"
         ),
+        (
+            // A confirmation changes its contact's `email_status` or `phone_status`. While the
+            // list filters' indexes named those columns, PostgreSQL wrote a new entry into every
+            // one of the contact's seven indexes on each confirmation (an update that changes an
+            // indexed column cannot stay "heap-only"). The filters now read `contact_statuses`, one
+            // narrow row per contact and address that triggers keep in step with `contacts` in the
+            // same statement, and a contact's update leaves its indexes alone: a HOT update, with
+            // room for it on the page (`fillfactor`). The table's one index serves both the
+            // filters and the triggers, which know a row's every column (OLD is null on INSERT,
+            // NEW on DELETE). SQLite updates only the indexes whose columns changed, so its
+            // schema keeps the two indexes. docs/performance.md measures it.
+            "v12-contact-statuses",
+            """
+            CREATE TABLE contact_statuses (
+                account_id TEXT NOT NULL,
+                channel TEXT NOT NULL CHECK (channel IN ('email', 'phone')),
+                status TEXT NOT NULL,
+                contact_seq BIGINT NOT NULL
+            );
+            CREATE INDEX contact_statuses_filter ON contact_statuses(account_id, channel, status, contact_seq);
+            INSERT INTO contact_statuses (account_id, channel, status, contact_seq)
+                SELECT account_id, 'email', email_status, seq FROM contacts WHERE email_status IS NOT NULL
+                UNION ALL SELECT account_id, 'phone', phone_status, seq FROM contacts WHERE phone_status IS NOT NULL;
+            CREATE FUNCTION contact_status_write(account TEXT, address_channel TEXT, old_status TEXT, new_status TEXT, contact BIGINT)
+            RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                IF old_status IS NULL THEN
+                    INSERT INTO contact_statuses (account_id, channel, status, contact_seq)
+                    VALUES (account, address_channel, new_status, contact);
+                ELSIF new_status IS NULL THEN
+                    DELETE FROM contact_statuses
+                    WHERE account_id = account AND channel = address_channel AND status = old_status AND contact_seq = contact;
+                ELSE
+                    UPDATE contact_statuses SET status = new_status
+                    WHERE account_id = account AND channel = address_channel AND status = old_status AND contact_seq = contact;
+                END IF;
+            END $$;
+            CREATE FUNCTION contact_statuses_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                account TEXT := COALESCE(NEW.account_id, OLD.account_id);
+                contact BIGINT := COALESCE(NEW.seq, OLD.seq);
+            BEGIN
+                IF NEW.email_status IS DISTINCT FROM OLD.email_status THEN
+                    PERFORM contact_status_write(account, 'email', OLD.email_status, NEW.email_status, contact);
+                END IF;
+                IF NEW.phone_status IS DISTINCT FROM OLD.phone_status THEN
+                    PERFORM contact_status_write(account, 'phone', OLD.phone_status, NEW.phone_status, contact);
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER contact_statuses_on_insert AFTER INSERT ON contacts
+                FOR EACH ROW EXECUTE FUNCTION contact_statuses_sync();
+            CREATE TRIGGER contact_statuses_on_update AFTER UPDATE OF email_status, phone_status ON contacts
+                FOR EACH ROW WHEN (OLD.email_status IS DISTINCT FROM NEW.email_status OR OLD.phone_status IS DISTINCT FROM NEW.phone_status)
+                EXECUTE FUNCTION contact_statuses_sync();
+            CREATE TRIGGER contact_statuses_on_delete AFTER DELETE ON contacts
+                FOR EACH ROW EXECUTE FUNCTION contact_statuses_sync();
+            DROP INDEX contacts_by_email_status;
+            DROP INDEX contacts_by_phone_status;
+            ALTER TABLE contacts SET (fillfactor = 80)
+            """
+        ),
+        (
+            // The same for verifications: a confirmation changes `status`, the last column of
+            // `verifications_by_contact` and the predicate of the pending-expiry index. Lookups by
+            // contact now filter `status` among the few rows of one contact and channel; the
+            // expiry sweep reads `verification_expiries`, a row a trigger adds for each new
+            // verification and the sweep deletes once it is due, whether the verification
+            // expired then or had ended before (PostgresStore.expireDue).
+            "v13-verification-expiries",
+            """
+            CREATE TABLE verification_expiries (
+                verification_id TEXT NOT NULL,
+                expires_at BIGINT NOT NULL
+            );
+            CREATE INDEX verification_expiries_due ON verification_expiries(expires_at);
+            INSERT INTO verification_expiries (verification_id, expires_at)
+                SELECT id, expires_at FROM verifications WHERE status = 'pending';
+            CREATE FUNCTION verification_expiries_add() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO verification_expiries (verification_id, expires_at) VALUES (NEW.id, NEW.expires_at);
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER verification_expiries_on_insert AFTER INSERT ON verifications
+                FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION verification_expiries_add();
+            DROP INDEX verifications_pending_expiry;
+            DROP INDEX verifications_by_contact;
+            CREATE INDEX verifications_by_contact ON verifications(contact_id, channel);
+            ALTER TABLE verifications SET (fillfactor = 80)
+            """
+        ),
     ]
+
+    /// A migration's statements, to run one at a time (a prepared statement holds one): its text
+    /// split at each `;` outside a `$$`-quoted function body. No migration has a `;` inside a
+    /// string literal.
+    static func statements(of sql: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        // The parts between `$$` alternate: outside a body, inside, outside, …
+        for (index, part) in sql.split(separator: "$$", omittingEmptySubsequences: false).enumerated() {
+            if index > 0 { current += "$$" }
+            guard index.isMultiple(of: 2) else {
+                current += part
+                continue
+            }
+            let pieces = part.split(separator: ";", omittingEmptySubsequences: false)
+            for (position, piece) in pieces.enumerated() {
+                current += piece
+                if position < pieces.count - 1 {
+                    statements.append(current)
+                    current = ""
+                }
+            }
+        }
+        statements.append(current)
+        return statements.filter { !$0.allSatisfy(\.isWhitespace) }
+    }
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an
     /// advisory lock so that instances starting together do not race.
@@ -272,9 +389,8 @@ enum PostgresMigrations {
             var ran: [String] = []
             for migration in all where !applied.contains(migration.name) {
                 try await connection.withTransaction(logger: logger) { connection in
-                    // One statement at a time (no migration has a `;` inside a literal).
-                    for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
-                        try await connection.run(PostgresQuery(unsafeSQL: String(statement)), logger)
+                    for statement in statements(of: migration.sql) {
+                        try await connection.run(PostgresQuery(unsafeSQL: statement), logger)
                     }
                     try await connection.run("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger)
                 }

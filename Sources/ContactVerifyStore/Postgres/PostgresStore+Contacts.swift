@@ -65,20 +65,26 @@ extension PostgresStore {
         binds.append(accountID)
         binds.append(after)
         binds.append(Int64(limit + 1))
+        var sql: String?
         if filter.webhooks {
             condition = StoreRows.webhookCondition(statusPlaceholder: filter.status == nil ? nil : "$4")
             if let status = filter.status { binds.append(status.rawValue) }
         } else if let channel = filter.channel {
             let prefix = channel == .email ? "email" : "phone"
             if let status = filter.status {
-                condition = " AND \(prefix)_status = $4"
+                // The status filters' index is `contact_statuses` (migration v12), not the contacts'.
+                sql = """
+                    SELECT c.* FROM contact_statuses s JOIN contacts c ON c.seq = s.contact_seq
+                    WHERE s.account_id = $1 AND s.channel = '\(prefix)' AND s.status = $4 AND s.contact_seq > $2
+                    ORDER BY s.contact_seq LIMIT $3
+                    """
                 binds.append(status.rawValue)
             } else {
                 condition = " AND \(prefix) IS NOT NULL"
             }
         }
         let query = PostgresQuery(
-            unsafeSQL: "SELECT * FROM contacts WHERE account_id = $1 AND seq > $2\(condition) ORDER BY seq LIMIT $3", binds: binds)
+            unsafeSQL: sql ?? "SELECT * FROM contacts WHERE account_id = $1 AND seq > $2\(condition) ORDER BY seq LIMIT $3", binds: binds)
         let rows = try await rows(query)
         let contacts = try await withWebhooks(rows.map(StoreRows.contact))
         let positioned = zip(rows, contacts).map { (position: $0.integer("seq") ?? 0, item: $1) }

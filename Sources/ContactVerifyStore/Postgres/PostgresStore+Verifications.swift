@@ -109,14 +109,25 @@ extension PostgresStore: VerificationStore {
 
     public func expireDue(now: Date) async throws -> Int {
         let ms = now.millisecondsSince1970
+        // `verification_expiries` (migration v13) holds a row for each verification until the
+        // sweep after its expiry. Those whose verification ended (or went) before go at once;
+        // the others are the pending verifications to expire.
+        _ = try await rows(
+            """
+            DELETE FROM verification_expiries e WHERE e.expires_at <= \(ms)
+                AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.id = e.verification_id AND v.status = 'pending')
+            """)
         let due = try await rows(
-            "SELECT id FROM verifications WHERE status = 'pending' AND expires_at <= \(ms) ORDER BY expires_at LIMIT 500"
-        ).compactMap { $0.text("id") }
+            "SELECT verification_id, expires_at FROM verification_expiries WHERE expires_at <= \(ms) ORDER BY expires_at LIMIT 500"
+        ).compactMap { row in row.text("verification_id").flatMap { id in row.integer("expires_at").map { (id, $0) } } }
         var expired = 0
-        for id in due {
+        for (id, expiresAt) in due {
             // Each in its own short transaction, rechecked under the locks: another instance
-            // (or a check) may have settled it meanwhile.
+            // (or a check) may have settled it meanwhile. The expiry row goes first, so a
+            // second sweep of the same row waits here, then finds the verification settled.
             let ended = try await transaction { connection -> Bool in
+                try await connection.run(
+                    "DELETE FROM verification_expiries WHERE expires_at = \(expiresAt) AND verification_id = \(id)", logger)
                 guard var locked = try await Self.lockVerification(connection, id: id, logger),
                     locked.verification.status == .pending, locked.verification.expiresAt <= now
                 else { return false }
