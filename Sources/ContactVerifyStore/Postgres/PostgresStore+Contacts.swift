@@ -73,10 +73,14 @@ extension PostgresStore {
             let prefix = channel == .email ? "email" : "phone"
             if let status = filter.status {
                 // The status filters' index is `contact_statuses` (migration v12), not the contacts'.
+                // The page's positions come first, then their contacts: a join the planner may
+                // not turn into a merge over every contact between the first and the last match.
                 sql = """
-                    SELECT c.* FROM contact_statuses s JOIN contacts c ON c.seq = s.contact_seq
-                    WHERE s.account_id = $1 AND s.channel = '\(prefix)' AND s.status = $4 AND s.contact_seq > $2
-                    ORDER BY s.contact_seq LIMIT $3
+                    SELECT c.* FROM (
+                        SELECT contact_seq FROM contact_statuses
+                        WHERE account_id = $1 AND channel = '\(prefix)' AND status = $4 AND contact_seq > $2
+                        ORDER BY contact_seq LIMIT $3
+                    ) s JOIN contacts c ON c.seq = s.contact_seq ORDER BY s.contact_seq
                     """
                 binds.append(status.rawValue)
             } else {
