@@ -48,20 +48,13 @@ struct PostgresUpdateGroupTests {
         }
     }
 
-    private static func approve(_ v: inout Verification, _ contact: inout Contact?) {
-        v.status = .approved
-        v.approvedAt = Fixture.now
-        contact?[v.channel.addressChannel]?.status = .verified
-        contact?[v.channel.addressChannel]?.verifiedAt = Fixture.now
-    }
-
     @Test("updates of one contact's two verifications, and of one verification twice, each see the changes before them")
     func sharedRows() async throws {
         try await Self.withStore(contacts: 1) { store, contacts, links, sms in
             let link = links[0]
             let answers = await Self.runTogether(store, [
-                (.tokenKey(try #require(link.tokenKey)), { v, contact in Self.approve(&v, &contact); return "link" }),
-                (.id(sms.id), { v, contact in Self.approve(&v, &contact); return "sms" }),
+                (.tokenKey(try #require(link.tokenKey)), { v, contact in Fixture.approve(&v, &contact); return "link" }),
+                (.id(sms.id), { v, contact in Fixture.approve(&v, &contact); return "sms" }),
                 (.tokenKey(try #require(link.tokenKey)), { v, _ in v.status.rawValue }),
             ])
             let values = try answers.map { try #require(try $0.get()) }
@@ -86,11 +79,11 @@ struct PostgresUpdateGroupTests {
         try await Self.withStore(contacts: 2) { store, contacts, links, sms in
             let answers = await Self.runTogether(store, [
                 (.tokenKey(try #require(links[0].tokenKey)), { v, contact in
-                    Self.approve(&v, &contact)
+                    Fixture.approve(&v, &contact)
                     throw Refused()
                 }),
                 (.id("vf_unknown"), { _, _ in "unknown" }),
-                (.tokenKey(try #require(links[1].tokenKey)), { v, contact in Self.approve(&v, &contact); return "second" }),
+                (.tokenKey(try #require(links[1].tokenKey)), { v, contact in Fixture.approve(&v, &contact); return "second" }),
             ])
             #expect(throws: Refused.self) { try answers[0].get() }
             #expect(try answers[1].get() == nil)
@@ -113,7 +106,7 @@ struct PostgresUpdateGroupTests {
                     contact?.email?.key = takenKey  // another contact's address: the write breaks a unique index
                     return "clash"
                 }),
-                (.id(links[1].id), { v, contact in Self.approve(&v, &contact); return "fine" }),
+                (.id(links[1].id), { v, contact in Fixture.approve(&v, &contact); return "fine" }),
             ])
             #expect(throws: (any Error).self) { try answers[0].get() }
             if case .failure(let error) = answers[0] { #expect(PostgresState.of(error) == PostgresState.uniqueViolation) }
@@ -127,7 +120,7 @@ struct PostgresUpdateGroupTests {
     func confirmationUpdatesAreHeapOnly() async throws {
         try await Self.withStore(contacts: 1) { store, contacts, links, _ in
             let job = PostgresStore.updateJob(.tokenKey(try #require(links[0].tokenKey)), now: Fixture.now, { v, contact in
-                Self.approve(&v, &contact)
+                Fixture.approve(&v, &contact)
             }) { _ in }
             // PostgreSQL's statistics of this backend (not flushed within a transaction), before
             // and after the group's writes, in the group's own transaction: per table, rows

@@ -181,12 +181,6 @@ struct StoreContactTests {
             let other = try await h.seed(Fixture.account("globex"), contacts: 1)[0]
             let account = try #require(try await store.account(id: "acme"))
             let globex = try #require(try await store.account(id: "globex"))
-            @Sendable func approve(_ v: inout Verification, _ contact: inout Contact?) {
-                v.status = .approved
-                v.approvedAt = Fixture.now
-                contact?[v.channel.addressChannel]?.status = .verified
-                contact?[v.channel.addressChannel]?.verifiedAt = Fixture.now
-            }
             func start(_ contact: Contact, _ channel: VerificationChannel, in target: Account? = nil) async throws -> Verification {
                 try await h.service.start(in: target ?? account, contactID: contact.id, channel: channel, method: .code, locale: nil)
             }
@@ -194,18 +188,18 @@ struct StoreContactTests {
             // c3: phone pending, then removed. c4: email verified, then deleted. c5: phone pending.
             _ = try await start(c[0], .email)
             for channel in [VerificationChannel.email, .sms] {
-                _ = try await store.updateVerification(id: try await start(c[1], channel).id, now: Fixture.now, approve)
+                _ = try await store.updateVerification(id: try await start(c[1], channel).id, now: Fixture.now, Fixture.approve)
             }
-            _ = try await store.updateVerification(id: try await start(c[2], .sms).id, now: Fixture.now, approve)
+            _ = try await store.updateVerification(id: try await start(c[2], .sms).id, now: Fixture.now, Fixture.approve)
             let newPhone = try Fixture.contact("acme", phone: "+8613999990000").phone
             _ = try await store.updateContact(accountID: "acme", id: c[2].id, now: Fixture.now) { $0.phone = newPhone }
             _ = try await start(c[3], .sms)
             _ = try await store.updateContact(accountID: "acme", id: c[3].id, now: Fixture.now) { $0.phone = nil }
-            _ = try await store.updateVerification(id: try await start(c[4], .email).id, now: Fixture.now, approve)
+            _ = try await store.updateVerification(id: try await start(c[4], .email).id, now: Fixture.now, Fixture.approve)
             #expect(try await store.deleteContact(accountID: "acme", id: c[4].id, now: Fixture.now))
             _ = try await start(c[5], .sms)
             // Another account's verified contact never shows.
-            _ = try await store.updateVerification(id: try await start(other, .email, in: globex).id, now: Fixture.now, approve)
+            _ = try await store.updateVerification(id: try await start(other, .email, in: globex).id, now: Fixture.now, Fixture.approve)
 
             let all = try await store.listContacts(accountID: "acme", filter: ContactFilter(), limit: 100, cursor: nil).items
             #expect(all.count == 5)

@@ -47,6 +47,14 @@ enum Fixture {
             phone: try phone.map { ContactAddress(try PhoneNumberNormalizer().normalize($0, defaultRegion: nil)) },
             createdAt: now, updatedAt: now)
     }
+
+    /// A verification's change on approval, as the service makes it: approved now, its address verified.
+    @Sendable static func approve(_ v: inout Verification, _ contact: inout Contact?) {
+        v.status = .approved
+        v.approvedAt = now
+        contact?[v.channel.addressChannel]?.status = .verified
+        contact?[v.channel.addressChannel]?.verifiedAt = now
+    }
 }
 
 /// The two stores the behavioural suites run against, unchanged.
