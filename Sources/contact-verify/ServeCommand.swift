@@ -99,7 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(configuration.port) else { throw ValidationError("--port must be 0–65535.") }
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = DeferredMetadataLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }
