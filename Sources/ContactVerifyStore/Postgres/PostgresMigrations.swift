@@ -378,8 +378,9 @@ enum PostgresMigrations {
     }
 
     /// Applies the migrations the database lacks, each in its own transaction, holding an
-    /// advisory lock so that instances starting together do not race.
-    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+    /// advisory lock so that instances starting together do not race. `last` stops after the
+    /// migration of that name (tests of an upgrade with data).
+    static func migrate(_ connection: PostgresConnection, logger: Logger, through last: String? = nil) async throws -> [String] {
         try await connection.run("SELECT pg_advisory_lock(7426301)", logger)
         do {
             try await connection.run(
@@ -387,7 +388,8 @@ enum PostgresMigrations {
                 logger)
             let applied = Set(try await connection.rows("SELECT name FROM schema_migrations", logger).compactMap { $0.text("name") })
             var ran: [String] = []
-            for migration in all where !applied.contains(migration.name) {
+            let wanted = last.flatMap { name in all.firstIndex { $0.name == name } }.map { all[...$0] } ?? all[...]
+            for migration in wanted where !applied.contains(migration.name) {
                 try await connection.withTransaction(logger: logger) { connection in
                     for statement in statements(of: migration.sql) {
                         try await connection.run(PostgresQuery(unsafeSQL: statement), logger)
