@@ -77,6 +77,16 @@ def accepts(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def cpu_ticks(pid, reaped_children=False):
+    """User + system CPU time of process `pid` in clock ticks, from /proc (0 once it is gone);
+    with `reaped_children`, also that of the children it has waited for."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return sum(int(field) for field in fields[11:15 if reaped_children else 13])
+
+
 def wal_bytes(database_url):
     """How many bytes of WAL the PostgreSQL server at `database_url` has written since it
     began (0 without one)."""
@@ -342,8 +352,7 @@ class Service:
 
     def cpu_seconds(self):
         """User + system CPU time the service used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_ticks(self.process.pid) / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self):
         try:
@@ -647,16 +656,8 @@ class Bench:
         if not getattr(self, "pg_dir", None):
             return 0.0
         postmaster = int((self.pg_dir / "data" / "postmaster.pid").read_text().split()[0])
-
-        def times(pid, reaped):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                return 0
-            return sum(int(f) for f in fields[11:15 if reaped else 13])
-
         children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
-        ticks = times(postmaster, True) + sum(times(child, False) for child in children)
+        ticks = cpu_ticks(postmaster, reaped_children=True) + sum(cpu_ticks(child) for child in children)
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def start_hello(self, name):
@@ -720,17 +721,18 @@ class Bench:
         pg_dir = self.work / "pg"
         url = subprocess.run([str(ROOT / "scripts/servers/postgres_cluster"), str(pg_dir), str(free_port()),
                               str(os.getpid()), "durable"], check=True, capture_output=True, text=True).stdout.strip()
+        url += "?sslmode=disable"  # loopback
         self.pg_dir = pg_dir
-        settings = subprocess.run(["psql", url + "?sslmode=disable", "-Atc",
+        settings = subprocess.run(["psql", url, "-Atc",
                                    "SELECT current_setting('fsync') || ',' || current_setting('synchronous_commit')"],
                                   check=True, capture_output=True, text=True).stdout.strip()
         if settings != "on,on":
             raise BenchError(f"PostgreSQL is not durable: fsync,synchronous_commit = {settings}")
         service = Service(self, "p2-postgres", ["--database-pool-size", "20"] + self.sink_arguments(),
-                          database_url=url + "?sslmode=disable")
+                          database_url=url)
         tokens = self.link_tokens(service, "p2pg", count)
         hello = self.hello_rate("hello_postgres_wrk")
-        rate, summary = self.confirm_rate(service, tokens, "p2-postgres", url + "?sslmode=disable")
+        rate, summary = self.confirm_rate(service, tokens, "p2-postgres", url)
         self.processes.stop(service.process)
         self.stop_postgres()
         report("P2 PostgreSQL", rate, summary, "PostgreSQL fsync=on, synchronous_commit=on", hello)
