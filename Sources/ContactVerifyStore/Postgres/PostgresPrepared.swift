@@ -23,7 +23,7 @@ protocol PreparedText: Sendable {
 /// One run of a ``PreparedText`` with its values bound. postgres-nio prepares the text on a
 /// connection the first time it runs there and reuses it afterwards.
 struct Prepared<Text: PreparedText>: PostgresPreparedStatement {
-    typealias Row = PostgresRandomAccessRow
+    typealias Row = PostgresRow
 
     static var name: String { "cv_" + Text.name }
     static var sql: String { Text.sql }
@@ -39,21 +39,17 @@ struct Prepared<Text: PreparedText>: PostgresPreparedStatement {
 
     func makeBindings() -> PostgresBindings { bindings }
 
-    func decodeRow(_ row: PostgresRow) -> PostgresRandomAccessRow { row.makeRandomAccess() }
+    func decodeRow(_ row: PostgresRow) -> PostgresRow { row }
 }
 
 extension PostgresConnection {
     /// Runs a prepared statement and collects its rows.
-    func rows<Text>(_ statement: Prepared<Text>, _ logger: Logger) async throws -> [PostgresRandomAccessRow] {
-        var rows: [PostgresRandomAccessRow] = []
-        for try await row in try await execute(statement, logger: logger) {
-            rows.append(row)
-        }
-        return rows
+    func rows<Text>(_ statement: Prepared<Text>, _ logger: Logger) async throws -> [PostgresStoredRow] {
+        try await execute(statement, logger: logger).storedRows()
     }
 
     /// The first row of a prepared statement, if any.
-    func row<Text>(_ statement: Prepared<Text>, _ logger: Logger) async throws -> PostgresRandomAccessRow? {
+    func row<Text>(_ statement: Prepared<Text>, _ logger: Logger) async throws -> PostgresStoredRow? {
         try await rows(statement, logger).first
     }
 

@@ -4,24 +4,6 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// PostgreSQL's rows read as ``StoredRow``, so ``StoreRows`` maps them.
-extension PostgresRandomAccessRow: StoredRow {
-    func text(_ column: String) -> String? {
-        guard contains(column) else { return nil }
-        return try? self[column].decode(String?.self)
-    }
-
-    func integer(_ column: String) -> Int64? {
-        guard contains(column) else { return nil }
-        return try? self[column].decode(Int64?.self)
-    }
-
-    func bytes(_ column: String) -> [UInt8]? {
-        guard contains(column) else { return nil }
-        return (try? self[column].decode(Data?.self)).flatMap { $0.map(Array.init) }
-    }
-}
-
 extension PostgresBindings {
     /// Appends stored values in order.
     mutating func append(stored values: [StoredValue]) {
@@ -49,16 +31,12 @@ extension PostgresQuery {
 
 extension PostgresConnection {
     /// Runs `query` and collects its rows.
-    func rows(_ query: PostgresQuery, _ logger: Logger) async throws -> [PostgresRandomAccessRow] {
-        var rows: [PostgresRandomAccessRow] = []
-        for try await row in try await self.query(query, logger: logger) {
-            rows.append(row.makeRandomAccess())
-        }
-        return rows
+    func rows(_ query: PostgresQuery, _ logger: Logger) async throws -> [PostgresStoredRow] {
+        try await self.query(query, logger: logger).storedRows()
     }
 
     /// The first row of `query`, if any.
-    func row(_ query: PostgresQuery, _ logger: Logger) async throws -> PostgresRandomAccessRow? {
+    func row(_ query: PostgresQuery, _ logger: Logger) async throws -> PostgresStoredRow? {
         try await rows(query, logger).first
     }
 

@@ -131,20 +131,22 @@ extension PostgresStore {
                 }
             }
             var rows = GroupRows()
-            for row in try await connection.rows(Prepared<LockGroup>(ids, tokens), logger) {
-                try rows.add(StoreRows.verification(row), contact: StoreRows.contact(PrefixedRow(row, prefix: "c_")), row)
+            let joined = try await connection.rows(Prepared<LockGroup>(ids, tokens), logger)
+            let contactColumns = joined.first?.columns.removingPrefix(contactPrefix)
+            for row in joined {
+                rows.add(StoreRows.verification(row), contact: contactColumns.map { StoreRows.contact(row.reading($0)) }, row)
             }
             if keys.contains(where: { rows.id(of: $0) == nil }) {
                 for row in try await connection.rows(Prepared<LockGroupAlone>(ids, tokens), logger) {
-                    try rows.add(StoreRows.verification(row), contact: nil, row)
+                    rows.add(StoreRows.verification(row), contact: nil, row)
                 }
             }
             return rows
         }
 
-        private mutating func add(_ verification: Verification, contact: Contact?, _ row: PostgresRandomAccessRow) throws {
+        private mutating func add(_ verification: Verification, contact: Contact?, _ row: PostgresStoredRow) {
             guard original[verification.id] == nil else { return }
-            let callback = try row["has_callback"].decode(Bool.self)
+            let callback = row.bool("has_callback")
             original[verification.id] = LockedVerification(verification: verification, contact: contact, callback: callback)
             verifications[verification.id] = verification
             if let tokenKey = verification.tokenKey { idByToken[tokenKey] = verification.id }
@@ -219,9 +221,11 @@ extension PostgresStore {
     /// Whether the verification's account has a callback URL.
     private static let callbackColumn =
         "EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.account_id AND a.callback_url IS NOT NULL) AS has_callback"
+    /// What the contact's columns are named in ``bothSelect`` (`c_id`, …), apart from the verification's.
+    private static let contactPrefix = "c_"
     /// The contact's columns (named `c_…`), the verification's and ``callbackColumn``, before `WHERE`.
     private static let bothSelect = """
-        SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c", prefix: "c_")), \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")),
+        SELECT \(StoreRows.selectList(StoreRows.contactColumns, of: "c", prefix: contactPrefix)), \(StoreRows.selectList(StoreRows.verificationColumns, of: "v")),
             \(callbackColumn)
         FROM contacts c JOIN verifications v ON v.account_id = c.account_id AND v.contact_id = c.id
         """

@@ -84,7 +84,7 @@ public final class PostgresStore: Store {
     struct PostgresRetry: Error {}
 
     /// Runs one statement outside a transaction and returns its rows.
-    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+    func rows(_ query: PostgresQuery) async throws -> [PostgresStoredRow] {
         try await client.withConnection { connection in try await connection.rows(query, logger) }
     }
 
@@ -104,7 +104,7 @@ extension PostgresStore {
             suffix: "ON CONFLICT (id) DO UPDATE SET \(updates) RETURNING created_at, (xmax = 0) AS inserted")).first
         var stored = account
         if let createdAt = row?.date("created_at") { stored.createdAt = createdAt }
-        let inserted = (try? row?["inserted"].decode(Bool.self)) ?? false
+        let inserted = row?.bool("inserted") ?? false
         return (stored, inserted)
     }
 

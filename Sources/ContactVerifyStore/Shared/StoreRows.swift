@@ -81,7 +81,8 @@ enum StoreRows {
     }
 
     /// `columns` as a select list, each qualified by `alias` when given, and named
-    /// `prefix` + its name when given (read back through ``PrefixedRow``).
+    /// `prefix` + its name when given (read back on PostgreSQL through
+    /// ``PostgresColumns/removingPrefix(_:)``).
     static func selectList(_ columns: [String], of alias: String? = nil, prefix: String? = nil) -> String {
         columns.map { column in
             let qualified = alias.map { "\($0).\(column)" } ?? column

@@ -30,20 +30,3 @@ extension StoredRow {
     func date(_ column: String) -> Date? { integer(column).map(Date.init(millisecondsSince1970:)) }
     func bool(_ column: String) -> Bool { (integer(column) ?? 0) != 0 }
 }
-
-/// The columns of `base` named `prefix` + a column's name, read under the column's name: one
-/// model's columns in a row that joins two tables sharing column names
-/// (``StoreRows/selectList(_:of:prefix:)``).
-struct PrefixedRow<Base: StoredRow>: StoredRow {
-    let base: Base
-    let prefix: String
-
-    init(_ base: Base, prefix: String) {
-        self.base = base
-        self.prefix = prefix
-    }
-
-    func text(_ column: String) -> String? { base.text(prefix + column) }
-    func integer(_ column: String) -> Int64? { base.integer(prefix + column) }
-    func bytes(_ column: String) -> [UInt8]? { base.bytes(prefix + column) }
-}
