@@ -349,6 +349,47 @@ enum PostgresMigrations {
             ALTER TABLE verifications SET (fillfactor = 80)
             """
         ),
+        (
+            // v12's trigger called a second PL/pgSQL function for each changed address
+            // (`PERFORM contact_status_write(…)`): a query and a function call around the one
+            // statement that does the work, on every confirmation. The trigger now runs that
+            // statement itself, written out for each of the two channels.
+            "v14-contact-statuses-inline",
+            """
+            CREATE OR REPLACE FUNCTION contact_statuses_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                account TEXT := COALESCE(NEW.account_id, OLD.account_id);
+                contact BIGINT := COALESCE(NEW.seq, OLD.seq);
+            BEGIN
+                IF NEW.email_status IS DISTINCT FROM OLD.email_status THEN
+                    IF OLD.email_status IS NULL THEN
+                        INSERT INTO contact_statuses (account_id, channel, status, contact_seq)
+                        VALUES (account, 'email', NEW.email_status, contact);
+                    ELSIF NEW.email_status IS NULL THEN
+                        DELETE FROM contact_statuses
+                        WHERE account_id = account AND channel = 'email' AND status = OLD.email_status AND contact_seq = contact;
+                    ELSE
+                        UPDATE contact_statuses SET status = NEW.email_status
+                        WHERE account_id = account AND channel = 'email' AND status = OLD.email_status AND contact_seq = contact;
+                    END IF;
+                END IF;
+                IF NEW.phone_status IS DISTINCT FROM OLD.phone_status THEN
+                    IF OLD.phone_status IS NULL THEN
+                        INSERT INTO contact_statuses (account_id, channel, status, contact_seq)
+                        VALUES (account, 'phone', NEW.phone_status, contact);
+                    ELSIF NEW.phone_status IS NULL THEN
+                        DELETE FROM contact_statuses
+                        WHERE account_id = account AND channel = 'phone' AND status = OLD.phone_status AND contact_seq = contact;
+                    ELSE
+                        UPDATE contact_statuses SET status = NEW.phone_status
+                        WHERE account_id = account AND channel = 'phone' AND status = OLD.phone_status AND contact_seq = contact;
+                    END IF;
+                END IF;
+                RETURN NULL;
+            END $$;
+            DROP FUNCTION contact_status_write(TEXT, TEXT, TEXT, TEXT, BIGINT)
+            """
+        ),
     ]
 
     /// A migration's statements, to run one at a time (a prepared statement holds one): its text
