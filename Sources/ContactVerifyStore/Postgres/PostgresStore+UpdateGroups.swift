@@ -31,10 +31,13 @@ extension PostgresStore {
         let fail: @Sendable (any Error) -> Void
     }
 
-    /// Groups of at most 64 updates, at most `poolSize / 2` (1…4) of them at once: enough to keep
-    /// PostgreSQL busy while a group waits for its flush, and connections left for the rest.
+    /// Groups of at most 64 updates, two of them at once (one with a pool of fewer than four
+    /// connections): one group's statements run while the other waits for its flush, and
+    /// connections are left for the rest. More at once would make the groups smaller, and
+    /// PostgreSQL's CPU time an update grows as they shrink: with four at once it was about a
+    /// quarter higher under P2's load (docs/performance.md, "2026-12-07, evening").
     static func updateGroups(poolSize: Int) -> WriteGroups<UpdateJob> {
-        WriteGroups(maxInFlight: min(4, max(1, poolSize / 2)), maxPerGroup: 64)
+        WriteGroups(maxInFlight: min(2, max(1, poolSize / 2)), maxPerGroup: 64)
     }
 
     /// Locks the verification `key` finds and its contact, runs `change`, saves both, queues an
