@@ -11,7 +11,8 @@
   /drop             reads the request, then closes the connection without answering
   /reset            reads the request, sends the status line, the headers and half of a
                     200 body, then resets the connection (RST, SO_LINGER 0)
-  /count            200 with the number of TCP connections accepted so far
+  /peer             200 with the client's port on this connection (the same port on every
+                    request means one kept-alive connection)
 
 Connections are kept alive (one thread each). Plain standard library; binds 127.0.0.1.
 Usage: http_echo.py PORT
@@ -22,19 +23,12 @@ import socket
 import socketserver
 import struct
 import sys
-import threading
 import time
 from urllib.parse import parse_qs, urlsplit
-
-CONNECTIONS = 0
-LOCK = threading.Lock()
 
 
 class Handler(socketserver.BaseRequestHandler):
     def setup(self):
-        global CONNECTIONS
-        with LOCK:
-            CONNECTIONS += 1
         self.buffer = b""
 
     def read_request(self):
@@ -127,10 +121,8 @@ class Handler(socketserver.BaseRequestHandler):
                     self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.request.close()
                     return
-                elif path == "/count":
-                    with LOCK:
-                        count = CONNECTIONS
-                    self.send(200, str(count).encode())
+                elif path == "/peer":
+                    self.send(200, str(self.client_address[1]).encode())
                 else:
                     self.send(404, b"not found")
             except (ConnectionError, OSError):
