@@ -146,4 +146,45 @@ struct PostgresUpdateGroupTests {
             #expect(verified.items.map(\.id) == [contacts[0].id])
         }
     }
+
+    @Test("a group that finds its verifications by token alone locks them with a plan made once a connection, not on every run")
+    func tokenLockPlanIsReused() async throws {
+        try await Self.withStore(contacts: 12) { store, _, links, _ in
+            let keys = try links.map { PostgresStore.VerificationKey.tokenKey(try #require($0.tokenKey)) }
+            let logger = Logger(label: "test")
+            // PostgreSQL plans a prepared statement's first five runs for their values, then keeps
+            // one plan for every run unless the values make a cheaper one (`custom_plans` and
+            // `generic_plans` count which ran on this connection). Costs are those of a store of
+            // some size: 5,000 more verifications (copies of one with new ids and tokens).
+            let (found, plans) = try await store.client.withConnection { connection in
+                _ = try await connection.rows(
+                    """
+                    INSERT INTO verifications OVERRIDING SYSTEM VALUE
+                    SELECT (jsonb_populate_record(one.v, jsonb_build_object(
+                        'seq', 1000000 + i, 'id', (one.v).id || '_' || i,
+                        'token_key', '\\x' || encode(sha256(((one.v).id || i)::bytea), 'hex')))).*
+                    FROM (SELECT v FROM verifications v LIMIT 1) one, generate_series(1, 5000) i
+                    """, logger)
+                _ = try await connection.rows("ANALYZE verifications", logger)
+                var found = 0
+                for _ in 0..<8 {
+                    found = try await Self.lockCount(keys, connection, logger)
+                }
+                let row = try #require(try await connection.rows(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'cv_lock_group_by_token'", logger
+                ).first)
+                return (found, [row.integer("generic_plans") ?? -1, row.integer("custom_plans") ?? -1])
+            }
+            #expect(found == keys.count)
+            #expect(plans == [3, 5], "(generic, custom) plans of eight runs")
+        }
+    }
+
+    /// How many verifications a group of `keys` locks on `connection` (in a transaction of its own).
+    private static func lockCount(_ keys: [PostgresStore.VerificationKey], _ connection: PostgresConnection, _ logger: Logger) async throws -> Int {
+        try await connection.withTransaction(logger: logger) { connection in
+            let rows = try await PostgresStore.GroupRows.lock(keys, connection, logger)
+            return keys.count(where: { rows.locked($0) != nil })
+        }
+    }
 }
