@@ -257,19 +257,24 @@ extension PostgresStore {
     // for both ways was planned anew on every run (0.16–0.22 ms of planning a group under P2's
     // load): a plan that sees which of its two arrays is empty always looked cheaper.
 
+    /// ``bothSelect`` of the verifications `condition` finds, locked in the store's order.
+    private static func lockBoth(where condition: String) -> String {
+        "\(bothSelect) WHERE \(condition) ORDER BY c.seq, v.seq FOR UPDATE OF c, v"
+    }
+
     enum LockGroupByID: PreparedText {
         static let name = "lock_group_by_id"
-        static let sql = "\(bothSelect) WHERE v.id = ANY($1::text[]) ORDER BY c.seq, v.seq FOR UPDATE OF c, v"
+        static let sql = lockBoth(where: "v.id = ANY($1::text[])")
     }
 
     enum LockGroupByToken: PreparedText {
         static let name = "lock_group_by_token"
-        static let sql = "\(bothSelect) WHERE v.token_key = ANY($1::bytea[]) ORDER BY c.seq, v.seq FOR UPDATE OF c, v"
+        static let sql = lockBoth(where: "v.token_key = ANY($1::bytea[])")
     }
 
     enum LockGroup: PreparedText {
         static let name = "lock_group"
-        static let sql = "\(bothSelect) WHERE v.id = ANY($1::text[]) OR v.token_key = ANY($2::bytea[]) ORDER BY c.seq, v.seq FOR UPDATE OF c, v"
+        static let sql = lockBoth(where: "v.id = ANY($1::text[]) OR v.token_key = ANY($2::bytea[])")
     }
 
     enum LockGroupAlone: PreparedText {
