@@ -203,9 +203,9 @@ public final class CurlHTTPClient: HTTPClient {
         var result: [HTTPHeader] = []
         for line in lines.dropFirst() where !line.isEmpty {  // the first line is the status line
             if line.first == " " || line.first == "\t", !result.isEmpty {
-                result[result.count - 1].value += " " + line.trimmingCharacters(in: .whitespaces)
+                result[result.count - 1].value += " " + line.trimmingWhitespace()
             } else if let colon = line.firstIndex(of: ":") {
-                result.append(HTTPHeader(String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                result.append(HTTPHeader(String(line[..<colon]), line[line.index(after: colon)...].trimmingWhitespace()))
             }
         }
         return result

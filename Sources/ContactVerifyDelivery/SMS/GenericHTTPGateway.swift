@@ -107,7 +107,7 @@ public struct GenericHTTPGateway: SMSGateway {
         if successStatuses.contains(response.status) {
             return .success(DeliveryReceipt(providerMessageID: nil, detail: "the gateway answered HTTP \(response.status)"))
         }
-        let snippet = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let snippet = response.text.trimmingWhitespace()
         let error = DeliveryError(
             kind: response.status == 429 || (500..<600).contains(response.status) ? .transient : .permanent,
             code: "http_\(response.status)", message: "the gateway answered HTTP \(response.status)" + (snippet.isEmpty ? "" : ": \(snippet)"))

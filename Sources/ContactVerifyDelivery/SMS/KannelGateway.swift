@@ -77,13 +77,13 @@ public struct KannelGateway: SMSGateway {
         }
         if let report = message.deliveryReportURL {
             fields.append(("dlr-mask", String(dlrMask)))
-            fields.append(("dlr-url", report + (report.contains("?") ? "&" : "?") + "status=%d"))
+            fields.append(("dlr-url", report + (report.utf8.contains(UInt8(ascii: "?")) ? "&" : "?") + "status=%d"))
         }
         return OutboundHTTPRequest(method: "GET", url: FormEncoding.url(sendsmsURL, adding: fields), timeout: timeout)
     }
 
     public func interpret(_ response: InboundHTTPResponse) -> Result<DeliveryReceipt, DeliveryError> {
-        let reply = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let reply = response.text.trimmingWhitespace()
         let code = "kannel_\(response.status)"
         let message = "Kannel answered HTTP \(response.status)" + (reply.isEmpty ? "" : ": \(reply)")
         switch response.status {

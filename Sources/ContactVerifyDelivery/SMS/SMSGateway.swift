@@ -198,19 +198,24 @@ public struct SMSTransport: MessageTransport {
                     scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
                         || scalar == "\u{2028}" || scalar == "\u{2029}" ? " " : scalar
                 }))
-        let trimmed = cleaned.trimmingCharacters(in: .whitespaces)
+        let trimmed = cleaned.trimmingWhitespace()
         return trimmed.count > 240 ? String(trimmed.prefix(239)) + "…" : trimmed
     }
 
     /// Whether `haystack` holds `needle` as a run of bytes.
     static func holds(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first else { return true }
-        guard needle.count <= haystack.count else { return false }
+        start(of: needle, in: haystack) != nil
+    }
+
+    /// Where `needle` first starts in `haystack` as a run of elements (0 for an empty one).
+    static func start<Element: Equatable>(of needle: [Element], in haystack: [Element]) -> Int? {
+        guard let first = needle.first else { return 0 }
+        guard needle.count <= haystack.count else { return nil }
         for start in 0...(haystack.count - needle.count)
         where haystack[start] == first && haystack[start..<start + needle.count].elementsEqual(needle) {
-            return true
+            return start
         }
-        return false
+        return nil
     }
 
     /// A machine code limited to `A–Z a–z 0–9 . _ -` and 64 characters.
@@ -292,7 +297,7 @@ enum FormEncoding {
     /// `url` with the fields appended as its query (after `&` when it already has one).
     static func url(_ url: String, adding fields: [(String, String)]) -> String {
         guard !fields.isEmpty else { return url }
-        let separator = url.contains("?") ? (url.hasSuffix("?") || url.hasSuffix("&") ? "" : "&") : "?"
+        let separator = url.utf8.contains(UInt8(ascii: "?")) ? (url.hasSuffix("?") || url.hasSuffix("&") ? "" : "&") : "?"
         return url + separator + encode(fields)
     }
 
@@ -329,8 +334,8 @@ enum SMSContent {
     static func link(in text: String) -> String? {
         let scalars = Array(text.unicodeScalars)
         for prefix in ["https://", "http://"] {
-            guard let range = text.range(of: prefix) else { continue }
-            let start = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: range.lowerBound)
+            // Not `range(of:)`: it goes through NSString, and every SMS sent asks.
+            guard let start = SMSTransport.start(of: Array(prefix.unicodeScalars), in: scalars) else { continue }
             var end = start
             while end < scalars.count, scalars[end].isASCII, scalars[end].value > 0x20, scalars[end].value != 0x7F,
                 !"<>\"'`".unicodeScalars.contains(scalars[end])

@@ -72,7 +72,7 @@ public final class TemplateLibrary: Sendable {
         for candidate in candidates {
             guard let candidate else { continue }
             // Not `replacingOccurrences`: it goes through NSString, and every start and message asks.
-            let tag = String(candidate.trimmingCharacters(in: .whitespaces).map { $0 == "_" ? "-" : $0 })
+            let tag = String(candidate.trimmingWhitespace().map { $0 == "_" ? "-" : $0 })
             guard !tag.isEmpty, tag != "*" else { continue }
             if let exact = localeByLowercased[tag.lowercased()] { return exact }
             if let match = languageMatch(for: tag) { return match }
@@ -127,7 +127,7 @@ public final class TemplateLibrary: Sendable {
     public func sms(_ method: VerificationMethod, locale: String, context: MessageContext) throws -> String {
         let values = try Self.values(of: context, for: method)
         let rendered = render(templateSet(for: locale), method == .code ? .codeSMS : .linkSMS, values)
-        return Self.unixNewlines(rendered).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Self.unixNewlines(rendered).trimmingWhitespace()
     }
 
     /// Renders one of the public link pages as a complete HTML document.
@@ -170,7 +170,7 @@ public final class TemplateLibrary: Sendable {
             "expiresInMinutes": context.expiresInMinutes,
             "maskedAddress": context.maskedAddress,
         ]
-        let name = context.contactName.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = context.contactName.trimmingWhitespace()
         if !name.isEmpty { values["contactName"] = name }
         if context.expiresInMinutes >= 120, context.expiresInMinutes % 60 == 0 {
             values["expiresInHours"] = context.expiresInMinutes / 60
