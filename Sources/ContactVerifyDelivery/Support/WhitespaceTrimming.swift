@@ -10,7 +10,7 @@ extension String {
 }
 
 extension Substring {
-    /// The text without the whitespace and line breaks around it, as ``Swift/String/trimmingWhitespace()``.
+    /// The text without the whitespace and line breaks around it, as `String.trimmingWhitespace()` trims it.
     func trimmingWhitespace() -> String {
         // Unicode's White_Space (the set Foundation's is made of), and ZERO WIDTH SPACE, which
         // Foundation's set also holds. By scalar, as Foundation trims: a space that carries a
