@@ -12,6 +12,10 @@ import Mustache
 /// Escaping: `.html` templates HTML-escape every `{{value}}` and may not turn escaping off;
 /// subject, `.txt` and `.sms` templates are rendered as plain text (the library applies the
 /// `TEXT` content type itself, so an override file cannot forget it).
+///
+/// Speed: email and SMS templates are prepared at load time (``PreparedTemplate``) and a
+/// message only joins their text with its values; a template that cannot be prepared (an
+/// override using transforms, say) renders through Mustache at each message.
 public final class TemplateLibrary: Sendable {
     /// The file names (without `.mustache`) every locale folder must provide.
     public static var requiredTemplateNames: [String] { TemplateName.allCases.map(\.rawValue) }
@@ -20,7 +24,10 @@ public final class TemplateLibrary: Sendable {
     public static let defaultLocale = "en"
 
     /// Locale folder name → its templates.
-    private let templates: [String: [TemplateName: MustacheTemplate]]
+    let templates: [String: [TemplateName: MustacheTemplate]]
+    /// Locale folder name → message template → presence of its values → the template prepared
+    /// for them (``PreparedTemplate``); a message without one here renders through Mustache.
+    let prepared: [String: [TemplateName: [[Bool]: PreparedTemplate]]]
     /// Lower-cased locale → locale folder name, for case-insensitive matching.
     private let localeByLowercased: [String: String]
 
@@ -53,6 +60,7 @@ public final class TemplateLibrary: Sendable {
             templates[locale] = loaded
         }
         self.templates = templates
+        self.prepared = templates.mapValues(Self.prepare)
         self.locales = templates.keys.sorted()
         self.localeByLowercased = Dictionary(
             templates.keys.map { ($0.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
@@ -111,14 +119,14 @@ public final class TemplateLibrary: Sendable {
     /// - Throws: ``TemplateError/missingValue(_:)`` when the context lacks the code or link.
     public func email(_ method: VerificationMethod, locale: String, context: MessageContext) throws -> RenderedEmail {
         let values = try Self.values(of: context, for: method)
-        let set = templateSet(for: locale)
+        let locale = self.locale(for: [locale])
         let subject: TemplateName = method == .code ? .codeEmailSubject : .linkEmailSubject
         let text: TemplateName = method == .code ? .codeEmailText : .linkEmailText
         let html: TemplateName = method == .code ? .codeEmailHTML : .linkEmailHTML
         return RenderedEmail(
-            subject: Self.oneLine(render(set, subject, values)),
-            text: Self.unixNewlines(render(set, text, values)),
-            html: Self.unixNewlines(render(set, html, values))
+            subject: Self.oneLine(renderMessage(locale, subject, values)),
+            text: Self.unixNewlines(renderMessage(locale, text, values)),
+            html: Self.unixNewlines(renderMessage(locale, html, values))
         )
     }
 
@@ -126,7 +134,7 @@ public final class TemplateLibrary: Sendable {
     /// - Throws: ``TemplateError/missingValue(_:)`` when the context lacks the code or link.
     public func sms(_ method: VerificationMethod, locale: String, context: MessageContext) throws -> String {
         let values = try Self.values(of: context, for: method)
-        let rendered = render(templateSet(for: locale), method == .code ? .codeSMS : .linkSMS, values)
+        let rendered = renderMessage(self.locale(for: [locale]), method == .code ? .codeSMS : .linkSMS, values)
         return Self.unixNewlines(rendered).trimmingWhitespace()
     }
 
@@ -162,28 +170,60 @@ public final class TemplateLibrary: Sendable {
         set[name]?.render(values) ?? ""
     }
 
-    /// The Mustache values of a message: the context plus `locale`-free helpers
-    /// (`expiresInHours` when the lifetime is at least two whole hours).
-    private static func values(of context: MessageContext, for method: VerificationMethod) throws -> [String: Any] {
-        var values: [String: Any] = [
-            "accountName": context.accountName,
-            "expiresInMinutes": context.expiresInMinutes,
-            "maskedAddress": context.maskedAddress,
-        ]
-        let name = context.contactName.trimmingWhitespace()
-        if !name.isEmpty { values["contactName"] = name }
-        if context.expiresInMinutes >= 120, context.expiresInMinutes % 60 == 0 {
-            values["expiresInHours"] = context.expiresInMinutes / 60
+    /// Renders a message template of a locale that ``locale(for:)`` returned: prepared when it
+    /// could be, else through Mustache.
+    private func renderMessage(_ locale: String, _ name: TemplateName, _ values: [PreparedTemplate.Value?]) -> String {
+        if let template = prepared[locale]?[name]?[PreparedTemplate.presence(of: values)] {
+            return template.render(values)
         }
+        return render(templateSet(for: locale), name, PreparedTemplate.context(slots: Self.messageSlots, values: values))
+    }
+
+    /// The values a message template may use, in the order ``values(of:for:)`` gives them.
+    static let messageSlots: [PreparedTemplate.Slot] = [
+        .init(name: "accountName"), .init(name: "maskedAddress"), .init(name: "contactName"),
+        .init(name: "code"), .init(name: "link"),
+        .init(name: "expiresInMinutes", isInteger: true), .init(name: "expiresInHours", isInteger: true),
+    ]
+
+    /// The values of a message, by ``messageSlots`` position: the context plus `locale`-free
+    /// helpers (`expiresInHours` when the lifetime is at least two whole hours).
+    private static func values(of context: MessageContext, for method: VerificationMethod) throws -> [PreparedTemplate.Value?] {
+        let name = context.contactName.trimmingWhitespace()
+        var code: String?
+        var link: String?
         switch method {
         case .code:
-            guard let code = context.code, !code.isEmpty else { throw TemplateError.missingValue("code") }
-            values["code"] = code
+            guard let value = context.code, !value.isEmpty else { throw TemplateError.missingValue("code") }
+            code = value
         case .link:
-            guard let link = context.link, !link.isEmpty else { throw TemplateError.missingValue("link") }
-            values["link"] = link
+            guard let value = context.link, !value.isEmpty else { throw TemplateError.missingValue("link") }
+            link = value
         }
-        return values
+        let wholeHours = context.expiresInMinutes >= 120 && context.expiresInMinutes % 60 == 0
+        return [
+            .text(context.accountName), .text(context.maskedAddress), name.isEmpty ? nil : .text(name),
+            code.map(PreparedTemplate.Value.text), link.map(PreparedTemplate.Value.text),
+            .integer(context.expiresInMinutes), wholeHours ? .integer(context.expiresInMinutes / 60) : nil,
+        ]
+    }
+
+    /// A locale's message templates prepared for every presence of their values that
+    /// ``values(of:for:)`` can produce (a contact name or not, whole hours or not).
+    private static func prepare(_ set: [TemplateName: MustacheTemplate]) -> [TemplateName: [[Bool]: PreparedTemplate]] {
+        var result: [TemplateName: [[Bool]: PreparedTemplate]] = [:]
+        for (name, template) in set {
+            guard let method = name.messageMethod else { continue }
+            var forms: [[Bool]: PreparedTemplate] = [:]
+            for hasName in [false, true] {
+                for hasHours in [false, true] {
+                    let present = [true, true, hasName, method == .code, method == .link, true, hasHours]
+                    forms[present] = PreparedTemplate(template, slots: messageSlots, present: present, escapesHTML: name.isHTML)
+                }
+            }
+            result[name] = forms
+        }
+        return result
     }
 
     // MARK: - Text clean-up
@@ -317,4 +357,13 @@ enum TemplateName: String, CaseIterable, Sendable {
 
     /// Whether the output is HTML (escaped) rather than plain text.
     var isHTML: Bool { rawValue.hasSuffix(".html") }
+
+    /// The method of a message template (email or SMS); `nil` for pages.
+    var messageMethod: VerificationMethod? {
+        switch self {
+        case .codeEmailSubject, .codeEmailText, .codeEmailHTML, .codeSMS: .code
+        case .linkEmailSubject, .linkEmailText, .linkEmailHTML, .linkSMS: .link
+        case .pageConfirm, .pageConfirmed, .pageAlreadyVerified, .pageInvalid: nil
+        }
+    }
 }
