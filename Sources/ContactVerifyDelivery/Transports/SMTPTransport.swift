@@ -241,7 +241,8 @@ struct SMTPReply: Equatable {
     var text: String
 }
 
-/// The replies of one transaction, from the reply lines libcurl passed to the header callback.
+/// The replies of one transaction, from the reply lines libcurl passed to the header callback;
+/// each line's text is trimmed of whitespace (a stray CR too).
 struct SMTPReplies {
     private(set) var replies: [SMTPReply] = []
 
@@ -251,7 +252,8 @@ struct SMTPReplies {
             let bytes = Array(line.utf8)
             guard bytes.count >= 3, bytes[0..<3].allSatisfy({ (0x30...0x39).contains($0) }), let code = Int(String(line.prefix(3)))
             else { continue }
-            let text = String(line.dropFirst(4)).trimmingCharacters(in: .whitespaces)
+            // Not Foundation's `trimmingCharacters(in:)`: it goes through NSString, on every reply line.
+            let text = line.dropFirst(4).trimmingWhitespace()
             pending.append(text)
             if bytes.count == 3 || bytes[3] != UInt8(ascii: "-") {
                 replies.append(SMTPReply(code: code, text: pending.filter { !$0.isEmpty }.joined(separator: " ")))
