@@ -50,7 +50,9 @@ SIZES = {
     "p3_batch": (100, 10_000),
     "p7_small_batch": (10, 1_000),
     "p4_batch": (20, 1_000),
+    "p4_rounds": (2, 3),
     "big_account": (300, 100_000),
+    "p7_small_account": (20, 1_000),
     "gateway_connections": (16, 16),
     "gateway_seconds": (1, 5),
     "smtp_source_messages": (200, 5_000),
@@ -841,14 +843,16 @@ class Bench:
             "--sms-provider", "kannel", "--sms-url", self.sendsms, "--sms-username", KANNEL_USER,
             "--sms-password", KANNEL_PASSWORD, "--sms-from", "12345", "--sms-connections", str(connections)]
             + self.sink_arguments())
-        big_count, small_count = self.size("big_account"), self.size("p4_batch")
-        self.step(f"creating {big_count} + {small_count} contacts")
-        service.account("big")
-        service.account("small")
+        big_count, small_count = self.size("big_account"), self.size("p7_small_account")
+        p4_count, p4_rounds = self.size("p4_batch"), self.size("p4_rounds")
+        self.step(f"creating {big_count} + {small_count} + {p4_rounds} × {p4_count} contacts")
+        for account in ("big", "small", "mail"):
+            service.account(account)
         started = time.monotonic()
         big = service.contacts("big", big_count)
-        small = service.contacts("small", small_count)
-        self.details["contacts_per_second"] = (big_count + small_count) / (time.monotonic() - started)
+        service.contacts("small", small_count)
+        mail = service.contacts("mail", p4_count * p4_rounds)
+        self.details["contacts_per_second"] = (big_count + small_count + p4_count * p4_rounds) / (time.monotonic() - started)
 
         # Warm-up: a few messages of each kind.
         warm = big[-20:]
@@ -881,25 +885,32 @@ class Bench:
                  f"{connections} connections each; fakesmsc got each SMS exactly once; {p3_seconds:.2f} s")
         p3_row = self.rows[-1]
 
-        # P4: link emails to smtp-sink, against smtp-source to the same sink.
-        p4_count = small_count
-        self.step(f"P4: {p4_count} link emails to smtp-sink")
-        before = set(self.sink_dir.iterdir())
-        p4_seconds, batch, finished = service.timed_batch("small", small, "email")
-        p4_rate = p4_count / p4_seconds
-        files = [path for path in self.sink_dir.iterdir() if path not in before]
-        self.check_emails(files, small, finished)
-        size = int(statistics.mean(path.stat().st_size for path in files))
+        # P4: link emails to smtp-sink, against smtp-source to the same sink. A batch of 1,000
+        # lasts about a third of a second here, so one of each read whatever the shared machine
+        # did in that moment: each side runs `p4_rounds` times, taking turns, and the medians count.
+        self.step(f"P4: {p4_rounds} × {p4_count} link emails to smtp-sink, each followed by smtp-source")
         messages = self.size("smtp_source_messages")
-        started = time.monotonic()
-        subprocess.run(["/usr/sbin/smtp-source", "-s", str(connections), "-m", str(messages), "-l", str(size),
-                        "-f", "bench@example.com", "-t", "sink@example.com", f"127.0.0.1:{self.sink_port}"],
-                       check=True, capture_output=True, timeout=600)
-        source_rate = messages / (time.monotonic() - started)
+        seconds, source_rates = [], []
+        for n in range(p4_rounds):
+            contacts = mail[n * p4_count:(n + 1) * p4_count]
+            before = set(self.sink_dir.iterdir())
+            elapsed, _, finished = service.timed_batch("mail", contacts, "email")
+            seconds.append(elapsed)
+            files = [path for path in self.sink_dir.iterdir() if path not in before]
+            self.check_emails(files, contacts, finished)
+            size = int(statistics.mean(path.stat().st_size for path in files))
+            started = time.monotonic()
+            subprocess.run(["/usr/sbin/smtp-source", "-s", str(connections), "-m", str(messages), "-l", str(size),
+                            "-f", "bench@example.com", "-t", "sink@example.com", f"127.0.0.1:{self.sink_port}"],
+                           check=True, capture_output=True, timeout=600)
+            source_rates.append(messages / (time.monotonic() - started))
+        p4_rate, source_rate = p4_count / statistics.median(seconds), statistics.median(source_rates)
         ratio = p4_rate / source_rate
-        self.row("P4", f"link emails of a {p4_count}-contact batch per second ÷ smtp-source to the same sink", p4_rate,
-                 "msg/s", source_rate, "msg/s", ratio, "≥ 0.3", ratio >= 0.3,
-                 f"{connections} SMTP connections each, {size}-byte messages; {p4_seconds:.2f} s")
+        self.row("P4", f"link emails of a {p4_count}-contact batch per second ÷ smtp-source to the same sink "
+                 f"(medians of {p4_rounds})", p4_rate, "msg/s", source_rate, "msg/s", ratio, "≥ 0.3", ratio >= 0.3,
+                 f"{connections} SMTP connections each, {size}-byte messages; batches "
+                 + ", ".join(f"{s:.2f} s" for s in seconds) + "; smtp-source "
+                 + ", ".join(f"{r:.0f}/s" for r in source_rates))
 
         # P7: list pages with many contacts and with few.
         requests = self.size("list_requests")
