@@ -187,6 +187,23 @@ struct TemplateLibraryTests {
         #expect(MIMEMessage.isSafeHeaderText(subject))
     }
 
+    @Test("a subject's ASCII shortcut agrees with the Unicode categories, and line breaks become LF")
+    func textCleanUpHelpers() {
+        for value in UInt32(0)...0x7F {
+            let scalar = Unicode.Scalar(value)!
+            let category = scalar.properties.generalCategory
+            let expected = [.control, .lineSeparator, .paragraphSeparator, .spaceSeparator].contains(category)
+            #expect(TemplateLibrary.becomesSpace(scalar) == expected, "U+\(String(value, radix: 16))")
+        }
+        #expect(TemplateLibrary.becomesSpace("\u{85}") && TemplateLibrary.becomesSpace("\u{2028}"))
+        #expect(TemplateLibrary.becomesSpace("\u{3000}") && !TemplateLibrary.becomesSpace("\u{E9}"))
+        #expect(TemplateLibrary.unixNewlines("a\r\nb\rc\nd") == "a\nb\nc\nd")
+        #expect(TemplateLibrary.unixNewlines("") == "")
+        let long = String(repeating: "x", count: 5_000)
+        #expect(TemplateLibrary.unixNewlines(long + "\r") == long + "\n")
+        #expect(TemplateLibrary.unixNewlines(long) == long)
+    }
+
     @Test("a code message without a code, or a link message without a link, throws")
     func missingValues() {
         var context = Self.sampleContext()

@@ -234,10 +234,7 @@ public final class TemplateLibrary: Sendable {
         var result = ""
         var pendingSpace = false
         for scalar in text.unicodeScalars {
-            let category = scalar.properties.generalCategory
-            if category == .control || category == .lineSeparator || category == .paragraphSeparator
-                || category == .spaceSeparator
-            {
+            if becomesSpace(scalar) {
                 pendingSpace = !result.isEmpty
                 continue
             }
@@ -250,11 +247,30 @@ public final class TemplateLibrary: Sendable {
         return result
     }
 
+    /// Whether ``oneLine(_:)`` turns `scalar` into a space: a control character (general
+    /// category Cc), a line or paragraph separator or a space separator.
+    static func becomesSpace(_ scalar: Unicode.Scalar) -> Bool {
+        // ASCII without the Unicode tables: a subject is mostly ASCII, and the category lookup
+        // was 0.9 % of the service's CPU while it sent emails. Cc is 0x00–0x1F and 0x7F, Zs 0x20.
+        if scalar.isASCII { return scalar.value <= 0x20 || scalar.value == 0x7F }
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .spaceSeparator: return true
+        default: return false
+        }
+    }
+
     /// Turns CRLF and lone CR into LF.
     static func unixNewlines(_ text: String) -> String {
         // A byte search: `String.contains` goes through NSString (1.4 % of the service's CPU
-        // while it sent a batch of emails), and rendered templates rarely hold a CR.
-        guard text.utf8.contains(UInt8(ascii: "\r")) else { return text }
+        // while it sent a batch of emails), and rendered templates rarely hold a CR. `memchr`
+        // on the contiguous bytes: a byte at a time through the UTF-8 view was still 0.9 %.
+        let carriageReturn = UInt8(ascii: "\r")
+        let hasCarriageReturn =
+            text.utf8.withContiguousStorageIfAvailable { bytes in
+                guard let start = bytes.baseAddress else { return false }
+                return memchr(start, Int32(carriageReturn), bytes.count) != nil
+            } ?? text.utf8.contains(carriageReturn)
+        guard hasCarriageReturn else { return text }
         return text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
     }
 
