@@ -215,9 +215,14 @@ public final class TemplateLibrary: Sendable {
         for (name, template) in set {
             guard let method = name.messageMethod else { continue }
             var forms: [[Bool]: PreparedTemplate] = [:]
-            for hasName in [false, true] {
-                for hasHours in [false, true] {
-                    let present = [true, true, hasName, method == .code, method == .link, true, hasHours]
+            for contactName in ["", "name"] {
+                for expiresInMinutes in [10, 120] {
+                    // The presence comes from `values(of:for:)` itself, so the two cannot drift apart.
+                    let sample = MessageContext(
+                        accountName: "", contactName: contactName, code: "code", link: "link",
+                        expiresInMinutes: expiresInMinutes, maskedAddress: "")
+                    guard let values = try? values(of: sample, for: method) else { continue }
+                    let present = PreparedTemplate.presence(of: values)
                     forms[present] = PreparedTemplate(template, slots: messageSlots, present: present, escapesHTML: name.isHTML)
                 }
             }
