@@ -71,10 +71,8 @@ struct PreparedTemplateTests {
 
     @Test("an override that cannot be prepared still renders, through Mustache")
     func overrideWithTransform() throws {
-        let root = try TestSupport.makeTemporaryDirectory()
+        let root = try TestSupport.makeOverrideDirectory("code.sms", "{{uppercased(accountName)}}: {{code}}")
         defer { TestSupport.removeItem(root) }
-        try FileManager.default.createDirectory(atPath: root + "/en", withIntermediateDirectories: true)
-        try "{{uppercased(accountName)}}: {{code}}".write(toFile: root + "/en/code.sms.mustache", atomically: true, encoding: .utf8)
         let library = try TemplateLibrary(directory: TestSupport.templatesDirectory, overrideDirectory: root)
         #expect(library.prepared["en"]?[.codeSMS]?.isEmpty == true)
         #expect(library.prepared["en"]?[.linkSMS]?.count == 4)

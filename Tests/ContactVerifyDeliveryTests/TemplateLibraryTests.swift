@@ -291,10 +291,8 @@ struct TemplateLibraryTests {
 
     @Test("override files replace shipped ones and text overrides stay unescaped")
     func overrideWins() throws {
-        let root = try TestSupport.makeTemporaryDirectory()
+        let root = try TestSupport.makeOverrideDirectory("code.sms", "OVERRIDE {{accountName}} {{code}}\n")
         defer { TestSupport.removeItem(root) }
-        try FileManager.default.createDirectory(atPath: root + "/en", withIntermediateDirectories: true)
-        try "OVERRIDE {{accountName}} {{code}}\n".write(toFile: root + "/en/code.sms.mustache", atomically: true, encoding: .utf8)
         let library = try TemplateLibrary(directory: TestSupport.templatesDirectory, overrideDirectory: root)
         let context = Self.sampleContext(account: "A&B")
         #expect(try library.sms(.code, locale: "en", context: context) == "OVERRIDE A&B 012345")
@@ -323,16 +321,22 @@ struct TemplateLibraryTests {
         "{{=<% %>=}}<p><%{contactName}%></p>",
     ])
     func unsafeOverride(template: String) throws {
-        let root = try TestSupport.makeTemporaryDirectory()
+        let root = try TestSupport.makeOverrideDirectory("code.email.html", template)
         defer { TestSupport.removeItem(root) }
-        try FileManager.default.createDirectory(atPath: root + "/en", withIntermediateDirectories: true)
-        try template.write(toFile: root + "/en/code.email.html.mustache", atomically: true, encoding: .utf8)
         #expect {
             try TemplateLibrary(directory: TestSupport.templatesDirectory, overrideDirectory: root)
         } throws: { error in
             guard case TemplateError.unsafeTemplate = error else { return false }
             return true
         }
+    }
+
+    @Test("an unescaping tag is found after an empty tag and inside a malformed one")
+    func unescapedConstructAnywhere() {
+        #expect(TemplateLibrary.unescapedConstruct(in: "{{ }}<p>{{{contactName}}}</p>") != nil)
+        #expect(TemplateLibrary.unescapedConstruct(in: "<p>{{ a {{& contactName}}</p>") != nil)
+        #expect(TemplateLibrary.unescapedConstruct(in: "<p>{{ contactName }} {{#a}}x{{/a}}</p>") == nil)
+        #expect(TemplateLibrary.tags(in: "a {{b}} c {{ d {{e}} {{f") == ["b", " d {{e", "e", "f"])
     }
 
     @Test("the shipped HTML templates load nothing from elsewhere")

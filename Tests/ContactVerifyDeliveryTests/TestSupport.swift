@@ -27,6 +27,14 @@ enum TestSupport {
         return copy
     }
 
+    /// A fresh override folder holding one template, `<locale>/<name>.mustache`.
+    static func makeOverrideDirectory(_ name: String, _ text: String, locale: String = "en") throws -> String {
+        let root = try makeTemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: root + "/" + locale, withIntermediateDirectories: true)
+        try text.write(toFile: root + "/\(locale)/\(name).mustache", atomically: true, encoding: .utf8)
+        return root
+    }
+
     static func removeItem(_ path: String) {
         try? FileManager.default.removeItem(atPath: path)
     }

@@ -1,4 +1,3 @@
-import Foundation
 import Mustache
 
 /// A Mustache template rendered ahead of time for one combination of values present, with a
@@ -22,7 +21,7 @@ import Mustache
 /// character), which could end an attribute value; here it becomes `&quot;` and the mark.
 struct PreparedTemplate: Sendable {
     /// A value a template prints: text, or an integer (printed in decimal, as Mustache does).
-    enum Value: Sendable, Equatable {
+    enum Value: Sendable {
         case text(String)
         case integer(Int)
 
@@ -138,15 +137,9 @@ struct PreparedTemplate: Sendable {
     /// no tag with a transform (`(` inside `{{…}}`).
     private static func usesOnlyPlainTags(_ source: String) -> Bool {
         if source.unicodeScalars.contains(where: { reservedScalars.contains($0.value) }) { return false }
-        var rest = Substring(source)
-        while let open = rest.range(of: "{{") {
-            rest = rest[open.upperBound...]
-            guard let close = rest.range(of: "}}") else { return true }
-            let tag = rest[..<close.lowerBound]
-            if tag.first == "=" || tag.contains("(") { return false }
-            rest = rest[close.upperBound...]
+        return !TemplateLibrary.tags(in: source).contains { tag in
+            tag.first(where: { !$0.isWhitespace }) == "=" || tag.contains("(")
         }
-        return true
     }
 
     /// The rendering split at its placeholders; `nil` when one is broken or stands for a value

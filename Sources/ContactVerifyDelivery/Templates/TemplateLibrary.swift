@@ -342,10 +342,8 @@ public final class TemplateLibrary: Sendable {
     /// Finds a tag that would print a value without HTML escaping, or could change how the
     /// rest is parsed: `{{{…}}}`, `{{&…}}`, `{{%…}}` pragmas and `{{=…=}}` delimiter changes.
     static func unescapedConstruct(in text: String) -> String? {
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{") {
-            rest = rest[open.upperBound...]
-            guard let sigil = rest.first(where: { !$0.isWhitespace }) else { break }
+        for tag in tags(in: text) {
+            guard let sigil = tag.first(where: { !$0.isWhitespace }) else { continue }
             switch sigil {
             case "{": return "a triple mustache {{{…}}} prints a value without HTML escaping"
             case "&": return "{{&…}} prints a value without HTML escaping"
@@ -355,6 +353,19 @@ public final class TemplateLibrary: Sendable {
             }
         }
         return nil
+    }
+
+    /// What follows each `{{` of a template's source up to the next `}}` (to the end when there
+    /// is none), in order: the tags as written with the default delimiters. A `{{` inside
+    /// another tag's text starts a tag of its own, so a check cannot be hidden in a malformed one.
+    static func tags(in text: String) -> [Substring] {
+        var tags: [Substring] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            rest = rest[open.upperBound...]
+            tags.append(rest[..<(rest.range(of: "}}")?.lowerBound ?? rest.endIndex)])
+        }
+        return tags
     }
 }
 
