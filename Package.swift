@@ -124,6 +124,7 @@ let package = Package(
             dependencies: [
                 "ContactVerifyStore", "ContactVerifyCore", "TestServers", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: testSwiftSettings
         ),

@@ -1,6 +1,7 @@
 import ContactVerifyCore
 import Foundation
 import Logging
+import NIOPosix
 import PostgresNIO
 import Synchronization
 import Testing
@@ -45,6 +46,27 @@ struct PostgresUpdateGroupTests {
             }
             let sms = try await h.service.start(in: account, contactID: contacts[0].id, channel: .sms, method: .code, locale: nil)
             try await body(try #require(store as? PostgresStore), contacts, links, sms)
+        }
+    }
+
+    @Test("a group's changes run on its connection's event loop, after the lock's round trip too; other transactions stay off the loops")
+    func groupRunsOnConnectionLoop() async throws {
+        try await Self.withStore(contacts: 2) { store, _, links, _ in
+            let onLoop = Mutex<[Bool]>([])
+            let answers = await Self.runTogether(store, links.map { link in
+                (.id(link.id), { v, contact in
+                    onLoop.withLock { $0.append(MultiThreadedEventLoopGroup.currentEventLoop != nil) }
+                    Fixture.approve(&v, &contact)
+                    return "approved"
+                })
+            })
+            #expect(answers.allSatisfy { (try? $0.get())??.0 == "approved" })
+            #expect(onLoop.withLock { $0 } == [true, true])
+            let plain = try await store.transaction { connection in
+                _ = try await connection.query("SELECT 1", logger: store.logger)
+                return MultiThreadedEventLoopGroup.currentEventLoop != nil
+            }
+            #expect(!plain)
         }
     }
 

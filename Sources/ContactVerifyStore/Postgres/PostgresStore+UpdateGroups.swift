@@ -75,14 +75,17 @@ extension PostgresStore {
             fail: { answer(.failure($0)) })
     }
 
-    /// Runs a group in one transaction and answers its callers. When PostgreSQL refused the
-    /// group's data (a constraint or a value: one update's doing; the transaction rolled back),
-    /// each update runs again alone, so that error reaches its own caller only. Any other error
+    /// Runs a group in one transaction and answers its callers. The transaction runs on its
+    /// connection's event loop: a group is four round trips around a little Swift (alternating
+    /// `--only p2` runs: 6–12 % less of the service's CPU a confirmation and 7–14 % more
+    /// confirmations a second than on the cooperative pool). When PostgreSQL refused the group's
+    /// data (a constraint or a value: one update's doing; the transaction rolled back), each
+    /// update runs again alone, so that error reaches its own caller only. Any other error
     /// reaches them all: a timeout or a full disk would strike each again, and after a lost
     /// connection the commit may have happened.
     func runGroup(_ jobs: [UpdateJob]) async {
         do {
-            let answers = try await transaction { connection in try await Self.applyGroup(jobs, connection, logger) }
+            let answers = try await transaction(onConnectionLoop: true) { connection in try await Self.applyGroup(jobs, connection, logger) }
             for answer in answers { answer() }
         } catch {
             if jobs.count > 1, PostgresState.of(error).map(PostgresState.isDataError) == true {

@@ -55,14 +55,24 @@ public final class PostgresStore: Store {
     /// Runs `body` in a transaction, again (up to five times) when PostgreSQL aborts it to break
     /// a deadlock or a serialization conflict: the body is then run from the start. Once a
     /// transaction that queued an event (``QueuedEventMark``) has committed, the store's bell rings.
-    func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+    ///
+    /// `onConnectionLoop`: the transaction's tasks run on its connection's event loop
+    /// (``EventLoopTaskExecutor``), for a short body of several round trips, such as an update
+    /// group's; other bodies (a batch's thousands of rows, say) would hold the loop meanwhile.
+    func transaction<R: Sendable>(
+        onConnectionLoop: Bool = false, _ body: (PostgresConnection) async throws -> R
+    ) async throws -> R {
         var attempt = 0
         while true {
             attempt += 1
             let mark = QueuedEventMark()
             do {
                 let result = try await QueuedEventMark.$current.withValue(mark) {
-                    try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                    try await client.withConnection { connection in
+                        try await withTaskExecutorPreference(onConnectionLoop ? EventLoopTaskExecutor(connection.eventLoop) : nil) {
+                            try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+                        }
+                    }
                 }
                 if mark.isSet { eventsQueued.ring() }
                 return result
