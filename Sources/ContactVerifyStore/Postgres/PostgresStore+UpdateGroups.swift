@@ -76,9 +76,9 @@ extension PostgresStore {
     }
 
     /// Runs a group in one transaction and answers its callers. The transaction runs on its
-    /// connection's event loop: a group is four round trips around a little Swift (alternating
-    /// `--only p2` runs: 6–12 % less of the service's CPU a confirmation and 7–14 % more
-    /// confirmations a second than on the cooperative pool). When PostgreSQL refused the group's
+    /// connection's event loop: a group is four round trips around a little Swift (six alternating
+    /// pairs of `--only p2` runs against the cooperative pool: more confirmations a second in all
+    /// six, less of the service's CPU a confirmation in five). When PostgreSQL refused the group's
     /// data (a constraint or a value: one update's doing; the transaction rolled back), each
     /// update runs again alone, so that error reaches its own caller only. Any other error
     /// reaches them all: a timeout or a full disk would strike each again, and after a lost
