@@ -6,7 +6,9 @@ import NIOCore
 /// the loop to be written. With this executor preferred (`withTaskExecutorPreference`), the task
 /// resumes on the loop that read the answer and writes its next query from it: two thread
 /// switches fewer a round trip. Every job it runs holds the loop's other channels meanwhile, so it
-/// suits short bodies only (``PostgresStore/transaction(onConnectionLoop:_:)``).
+/// suits short bodies only (``PostgresStore/transaction(onConnectionLoop:_:)``). The store's
+/// connections live on SwiftNIO's process-wide event loops (`PostgresClient`'s default group),
+/// which are never shut down, so every job enqueued here runs.
 final class EventLoopTaskExecutor: TaskExecutor {
     private let loop: any EventLoop
 
