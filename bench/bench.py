@@ -94,8 +94,13 @@ def wal_bytes(database_url):
     began (0 without one)."""
     if not database_url:
         return 0
-    return int(float(subprocess.run(["psql", database_url, "-Atc", "SELECT pg_current_wal_lsn() - '0/0'"],
-                                    check=True, capture_output=True, text=True).stdout.strip()))
+    return int(float(psql(database_url, "SELECT pg_current_wal_lsn() - '0/0'")))
+
+
+def psql(database_url, sql):
+    """Runs `sql` through psql against `database_url`; returns its unaligned output, stripped."""
+    return subprocess.run(["psql", database_url, "-Atc", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
 
 
 def memory_folder(room=1 << 30):
@@ -736,9 +741,7 @@ class Bench:
                               str(os.getpid()), "durable"], check=True, capture_output=True, text=True).stdout.strip()
         url += "?sslmode=disable"  # loopback
         self.pg_dir = pg_dir
-        settings = subprocess.run(["psql", url, "-Atc",
-                                   "SELECT current_setting('fsync') || ',' || current_setting('synchronous_commit')"],
-                                  check=True, capture_output=True, text=True).stdout.strip()
+        settings = psql(url, "SELECT current_setting('fsync') || ',' || current_setting('synchronous_commit')")
         if settings != "on,on":
             raise BenchError(f"PostgreSQL is not durable: fsync,synchronous_commit = {settings}")
         service = Service(self, "p2-postgres", ["--database-pool-size", "20"] + self.sink_arguments(),
@@ -758,7 +761,7 @@ class Bench:
         seconds, taking a core from either (a quarter of PostgreSQL's CPU time in one profile)."""
         self.step("P2: VACUUM ANALYZE of the set-up's rows")
         started = time.monotonic()
-        subprocess.run(["psql", url, "-Atc", "VACUUM (ANALYZE)"], check=True, capture_output=True, text=True)
+        psql(url, "VACUUM (ANALYZE)")
         self.details["postgres_settle_seconds"] = round(time.monotonic() - started, 2)
 
     def stop_postgres(self):
