@@ -49,8 +49,8 @@ struct PostgresUpdateGroupTests {
         }
     }
 
-    @Test("a group's changes run on its connection's event loop, after the lock's round trip too; other transactions stay off the loops")
-    func groupRunsOnConnectionLoop() async throws {
+    @Test("a group's changes run on an event loop thread, after the lock's round trip too; other transactions stay off the loops")
+    func groupRunsOnEventLoop() async throws {
         try await Self.withStore(contacts: 2) { store, _, links, _ in
             let onLoop = Mutex<[Bool]>([])
             let answers = await Self.runTogether(store, links.map { link in
