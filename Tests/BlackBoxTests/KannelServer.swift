@@ -154,16 +154,14 @@ final class KannelServer: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + log))
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        try process.spawn()
         return process
     }
 
     /// Kills a process outright: Kannel's boxes may take many seconds to shut down gracefully,
     /// and nothing of theirs needs to survive a test.
     private func stop(_ process: Process?) {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process?.killAndWait()
     }
 
     deinit {

@@ -202,7 +202,7 @@ final class SinkProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.spawn()
     }
 
     private func accepting() throws -> Bool {
@@ -223,9 +223,7 @@ final class SinkProcess: @unchecked Sendable {
     /// Ends the sink with SIGKILL (a child of a Swift concurrency thread may block SIGTERM);
     /// its dumps stay. Once it is gone, another sink can take the port.
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.killAndWait()
     }
 
     func remove() {

@@ -11,7 +11,7 @@ final class ServiceProcess: @unchecked Sendable {
     let process = Process()
     let dataDirectory: String
     private(set) var baseURL = ""
-    private let errorPipe = Pipe()
+    private let errorPipe = Pipe.forChild()
     private var log = Data()
 
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -48,7 +48,7 @@ final class ServiceProcess: @unchecked Sendable {
         }
         process.standardError = errorPipe
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try process.spawn()
         baseURL = try await onOwnThread { [self] in try readBoundAddress() }
     }
 

@@ -197,7 +197,7 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.spawn()
     }
 
     /// Runs a short command to its end; throws with its output when it fails.
@@ -222,13 +222,10 @@ final class ServerProcess: @unchecked Sendable {
         throw ServerStartError("\(name) did not listen on port \(port) within \(seconds) s")
     }
 
-    /// Ends the process at once with SIGKILL: a child spawned from a Swift concurrency thread
-    /// inherits that thread's blocked signals, so smtp-sink would never see a SIGTERM, and
-    /// these test servers have nothing to flush (a message file is complete before the `250`).
+    /// Ends the process at once (`killAndWait()`): these test servers have nothing to flush (a
+    /// message file is complete before the `250`).
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.killAndWait()
     }
 
     deinit { stop() }

@@ -136,8 +136,8 @@ struct StorageFaultTests {
     /// Another process (python3's sqlite3) holding the database's write lock until `release()`.
     final class LockHolder: @unchecked Sendable {
         let process = Process()
-        private let input = Pipe()
-        private let output = Pipe()
+        private let input = Pipe.forChild()
+        private let output = Pipe.forChild()
 
         /// Starts the holder and returns once it holds the lock.
         static func start(path: String) async throws -> LockHolder {
@@ -151,7 +151,7 @@ struct StorageFaultTests {
             ]
             holder.process.standardInput = holder.input
             holder.process.standardOutput = holder.output
-            try holder.process.run()
+            try holder.process.spawn()
             let line = await onOwnThread { String(decoding: holder.output.fileHandleForReading.readData(ofLength: 7), as: UTF8.self) }
             try #require(line == "locked\n", "the lock holder said \(line)")
             return holder

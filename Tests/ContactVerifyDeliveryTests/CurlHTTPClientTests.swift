@@ -1,5 +1,6 @@
 import ContactVerifyDelivery
 import Foundation
+import TestServers
 import Testing
 
 @Suite("libcurl HTTP client")
@@ -302,7 +303,7 @@ final class HTTPEchoServer: @unchecked Sendable {
         process.arguments = [root + "/scripts/servers/http_echo.py", String(port)]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try process.spawn()
         let server = HTTPEchoServer(port: port, process: process)
         // Ready once the port accepts connections (connect-polling with a deadline).
         let deadline = ContinuousClock.now + .seconds(15)
@@ -322,10 +323,7 @@ final class HTTPEchoServer: @unchecked Sendable {
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        // SIGKILL: a child spawned from a Swift concurrency thread may have SIGTERM blocked.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.killAndWait()
     }
 
     deinit { stop() }

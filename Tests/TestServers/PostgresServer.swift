@@ -39,7 +39,7 @@ public enum PostgresServer {
         let command = ([path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             .joined(separator: " ") + " 2>&1"
         return try await onOwnThread {
-            guard let pipe = popen(command, "r") else { throw TestServerError("cannot start \(path)") }
+            guard let pipe = spawnLockedPopen(command) else { throw TestServerError("cannot start \(path)") }
             var output = Data()
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {

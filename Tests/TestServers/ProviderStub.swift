@@ -39,11 +39,11 @@ public final class ProviderStub: @unchecked Sendable {
     /// both log in the same format. `arguments` are passed on (for example `--fail-percent`).
     public static func start(script: String = "provider_stub.py", arguments: [String] = []) async throws -> ProviderStub {
         let stub = try ProviderStub()
-        let output = Pipe()
+        let output = Pipe.forChild()
         stub.process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         stub.process.arguments = ["python3", serversDirectory + "/" + script, "--port", "0", "--log", stub.logPath] + arguments
         stub.process.standardOutput = output
-        try stub.process.run()
+        try stub.process.spawn()
         let handle = output.fileHandleForReading
         let line = await onOwnThread {
             var data = Data()
@@ -62,13 +62,9 @@ public final class ProviderStub: @unchecked Sendable {
         return stub
     }
 
-    /// Kills the stub (SIGKILL: the test runner's blocked-signal mask is inherited by its
-    /// children, so a SIGTERM could stay pending) and removes its folder.
+    /// Kills the stub (`killAndWait()`) and removes its folder.
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.killAndWait()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
