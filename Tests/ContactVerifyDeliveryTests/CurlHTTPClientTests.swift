@@ -117,7 +117,7 @@ struct CurlHTTPClientTests {
 
     @Test("a refused connection is notSent")
     func refused() async throws {
-        let port = try EchoPorts.free()
+        let port = try FreePort.one()
         let error = await Self.error { try await CurlHTTPClient().send(OutboundHTTPRequest(method: "POST", url: "http://127.0.0.1:\(port)/sms", body: [1])) }
         #expect(error?.kind == .notSent)
     }
@@ -173,7 +173,7 @@ struct CurlHTTPClientTests {
 
     @Test("an error message never contains the basic-auth password")
     func passwordNotInErrors() async throws {
-        let port = try EchoPorts.free()
+        let port = try FreePort.one()
         let error = await Self.error {
             try await CurlHTTPClient().send(
                 OutboundHTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/", basicAuth: (user: "u", password: "hunter2-secret")))
@@ -295,7 +295,7 @@ final class HTTPEchoServer: @unchecked Sendable {
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
     static func start() async throws -> HTTPEchoServer {
-        let port = try EchoPorts.free()
+        let port = try FreePort.one()
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let process = Process()
         let python = ProcessInfo.processInfo.environment["CONTACT_VERIFY_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/bin/python3"
@@ -307,7 +307,7 @@ final class HTTPEchoServer: @unchecked Sendable {
         let server = HTTPEchoServer(port: port, process: process)
         // Ready once the port accepts connections (connect-polling with a deadline).
         let deadline = ContinuousClock.now + .seconds(15)
-        while !EchoPorts.accepts(port) {
+        while !FreePort.accepts(port) {
             guard process.isRunning, ContinuousClock.now < deadline else {
                 server.stop()
                 throw EchoServerError(description: "http_echo.py did not start listening on port \(port)")
@@ -331,39 +331,4 @@ final class HTTPEchoServer: @unchecked Sendable {
 
 struct EchoServerError: Error, CustomStringConvertible {
     var description: String
-}
-
-/// Loopback ports for the echo server.
-enum EchoPorts {
-    /// A port the kernel just handed out and nothing listens on.
-    static func free() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = loopback(0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw EchoServerError(description: "no free port") }
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        guard !accepts(port) else { throw EchoServerError(description: "port \(port) is taken") }
-        return port
-    }
-
-    static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = loopback(port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    private static func loopback(_ port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
-    }
 }

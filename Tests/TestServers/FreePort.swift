@@ -39,7 +39,7 @@ public enum FreePort {
 
     /// Whether something accepts TCP connections on the loopback `port`.
     public static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = probeSocket()
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = loopback(port)
@@ -49,7 +49,7 @@ public enum FreePort {
     }
 
     private static func isBindable(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = probeSocket()
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = loopback(port)
@@ -66,6 +66,15 @@ public enum FreePort {
         let ranges = [lowest..<max(lowest, first), max(lowest, last + 1)..<65_536].filter { $0.count >= 1_000 }
         // A machine whose whole range is ephemeral: fall back to it and rely on the checks.
         return ranges.isEmpty ? [lowest..<65_536] : ranges
+    }
+
+    /// A TCP socket for a check, closed on `exec`. Otherwise a child another test starts at
+    /// that moment inherits it (`popen` passes a child every descriptor not so marked; see
+    /// `PostgresServer.run`), and the probe bound to the port it checks, held open there,
+    /// keeps the port from the server it was chosen for: a CI run's smtp-sink failed with
+    /// EADDRINUSE on a port outside the ephemeral range that this process handed out once.
+    private static func probeSocket() -> Int32 {
+        socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     }
 
     private static func loopback(_ port: Int) -> sockaddr_in {
