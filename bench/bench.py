@@ -695,11 +695,12 @@ class Bench:
         self.details[detail] = summary
         return summary["per_second"]
 
-    def hello_rate(self, detail):
-        """P2's limit, measured right before each store's confirmations: this machine's
-        hello-world rate moves by a third within minutes, so one measurement for both stores
-        weighed on whichever ran further from it."""
-        self.step("P2 limit: Hummingbird hello-world JSON")
+    def hello_rate(self, detail, when):
+        """One measurement of P2's limit (`when`: "before" or "after" a store's confirmations).
+        This machine's hello-world rate moves by a third within minutes (a fifth between two
+        runs a minute apart), so each store's limit is the mean of one measurement right before
+        its confirmations and one right after: a drift across the confirmations cancels."""
+        self.step(f"P2 limit: Hummingbird hello-world JSON, {when} the confirmations")
         process, url = self.start_hello(detail.removesuffix("_wrk"))
         rate = self.limit_rate(url, self.size("p2_connections"), self.size("p2_seconds"), detail,
                                "the hello-world refused requests")
@@ -710,9 +711,11 @@ class Bench:
         count = self.size("p2_tokens")
         connections = self.size("p2_connections")
 
-        def report(label, rate, summary, store, hello):
+        def report(label, rate, summary, store, hellos):
+            hello = statistics.mean(hellos)
             ratio = rate / hello
-            notes = f"{store}; {connections} connections, distinct tokens; p99 {summary['p99_ms']:.1f} ms"
+            notes = (f"{store}; {connections} connections, distinct tokens; p99 {summary['p99_ms']:.1f} ms; "
+                     f"hello-world {hellos[0]:,.0f}/s before, {hellos[1]:,.0f}/s after")
             # What one confirmation cost (confirm_rate): name in the JSON, wording in the notes.
             measured = [(name, summary[key], shown) for key, name, shown in (
                 ("service_cpu_ms", "service CPU ms", "the service {:.3f} ms of CPU"),
@@ -730,10 +733,11 @@ class Bench:
         self.step("P2: link confirmations on SQLite (synchronous=FULL)")
         service = Service(self, "p2-sqlite", self.sink_arguments())
         tokens = self.link_tokens(service, "p2", count)
-        hello = self.hello_rate("hello_wrk")
+        before = self.hello_rate("hello_wrk", "before")
         rate, summary = self.confirm_rate(service, tokens, "p2-sqlite")
         self.processes.stop(service.process)
-        report("P2 SQLite", rate, summary, "SQLite synchronous=FULL", hello)
+        after = self.hello_rate("hello_after_wrk", "after")
+        report("P2 SQLite", rate, summary, "SQLite synchronous=FULL", (before, after))
 
         self.step("P2: link confirmations on PostgreSQL (fsync=on)")
         pg_dir = self.work / "pg"
@@ -748,11 +752,12 @@ class Bench:
                           database_url=url)
         tokens = self.link_tokens(service, "p2pg", count)
         self.settle_postgres(url)
-        hello = self.hello_rate("hello_postgres_wrk")
+        before = self.hello_rate("hello_postgres_wrk", "before")
         rate, summary = self.confirm_rate(service, tokens, "p2-postgres", url)
         self.processes.stop(service.process)
+        after = self.hello_rate("hello_postgres_after_wrk", "after")
         self.stop_postgres()
-        report("P2 PostgreSQL", rate, summary, "PostgreSQL fsync=on, synchronous_commit=on", hello)
+        report("P2 PostgreSQL", rate, summary, "PostgreSQL fsync=on, synchronous_commit=on", (before, after))
 
     def settle_postgres(self, url):
         """Analyses and vacuums what the set-up just wrote, as autovacuum would within its next
