@@ -45,7 +45,7 @@ SIZES = {
     "p1_verifications": (60, 600),
     "p1_connections": (16, 32),
     "p2_seconds": (1, 4),
-    "p2_tokens": (600, 12_000),
+    "p2_tokens": (600, 40_000),
     "p2_connections": (64, 64),
     "p3_batch": (100, 10_000),
     "p7_small_batch": (10, 1_000),
