@@ -37,8 +37,7 @@ extension Process {
 
     /// Waits on a thread of its own until the process has ended; returns its exit status.
     public func exitStatus() async -> Int32 {
-        let process = UncheckedProcess(process: self)
-        return await onOwnThread { process.process.waitForExit() }
+        await onOwnThread { self.waitForExit() }
     }
 
     /// Ends the process with SIGKILL, if it runs, and blocks until the kernel has it as ended
@@ -90,9 +89,4 @@ public struct ProcessResult: Sendable {
     public var output: String
     /// Its standard error, as text (empty if it was merged into `output`).
     public var errors: String
-}
-
-/// A `Process` handed to the one thread that waits for it (Foundation does not mark it `Sendable`).
-private struct UncheckedProcess: @unchecked Sendable {
-    let process: Process
 }
