@@ -730,14 +730,20 @@ class Bench:
                      hello, "req/s", ratio, "≥ 0.15", ratio >= 0.15, notes)
             self.rows[-1]["costs"] = costs
 
+        def measure(service, tokens, label, hello, database_url=None):
+            """The confirmations between two measurements of the limit (details `{hello}_wrk`
+            and `{hello}_after_wrk`); the service is stopped before the second."""
+            before = self.hello_rate(f"{hello}_wrk", "before")
+            rate, summary = self.confirm_rate(service, tokens, label, database_url)
+            self.processes.stop(service.process)
+            after = self.hello_rate(f"{hello}_after_wrk", "after")
+            return rate, summary, (before, after)
+
         self.step("P2: link confirmations on SQLite (synchronous=FULL)")
         service = Service(self, "p2-sqlite", self.sink_arguments())
         tokens = self.link_tokens(service, "p2", count)
-        before = self.hello_rate("hello_wrk", "before")
-        rate, summary = self.confirm_rate(service, tokens, "p2-sqlite")
-        self.processes.stop(service.process)
-        after = self.hello_rate("hello_after_wrk", "after")
-        report("P2 SQLite", rate, summary, "SQLite synchronous=FULL", (before, after))
+        rate, summary, hellos = measure(service, tokens, "p2-sqlite", "hello")
+        report("P2 SQLite", rate, summary, "SQLite synchronous=FULL", hellos)
 
         self.step("P2: link confirmations on PostgreSQL (fsync=on)")
         pg_dir = self.work / "pg"
@@ -752,12 +758,9 @@ class Bench:
                           database_url=url)
         tokens = self.link_tokens(service, "p2pg", count)
         self.settle_postgres(url)
-        before = self.hello_rate("hello_postgres_wrk", "before")
-        rate, summary = self.confirm_rate(service, tokens, "p2-postgres", url)
-        self.processes.stop(service.process)
-        after = self.hello_rate("hello_postgres_after_wrk", "after")
+        rate, summary, hellos = measure(service, tokens, "p2-postgres", "hello_postgres", url)
         self.stop_postgres()
-        report("P2 PostgreSQL", rate, summary, "PostgreSQL fsync=on, synchronous_commit=on", (before, after))
+        report("P2 PostgreSQL", rate, summary, "PostgreSQL fsync=on, synchronous_commit=on", hellos)
 
     def settle_postgres(self, url):
         """Analyses and vacuums what the set-up just wrote, as autovacuum would within its next
